@@ -1,0 +1,67 @@
+// Every setting gigintel reads, in one table: its path in the config object, its environment
+// variable, its schema, its default and what it is for. The loader, `gigintel config` and the
+// configuration table in the README are all derived from this list.
+import { Type, type TSchema } from 'typebox';
+
+export interface SettingSpec {
+  path: string;
+  env: string;
+  schema: TSchema;
+  default: unknown;
+  /** The rule in words, used in error messages: "must be …". */
+  rule: string;
+  doc: string;
+  secret?: boolean;
+}
+
+const int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const URL_LIKE = '^(sqlite:|mysql://|mariadb://)';
+const REDIS_URL = '^rediss?://';
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { path: 'http.host', env: 'GIGINTEL_HOST', schema: Type.String({ minLength: 1 }), default: '127.0.0.1', rule: 'must be a host name or IP address', doc: 'Interface the HTTP server binds to (0.0.0.0 for all).' },
+  { path: 'http.port', env: 'GIGINTEL_PORT', schema: int(0, 65535), default: 8080, rule: 'must be an integer from 0 to 65535', doc: 'HTTP port (0 picks a free one).' },
+  { path: 'http.bodyLimitBytes', env: 'GIGINTEL_BODY_LIMIT_BYTES', schema: int(1024, 1024 ** 3), default: 10 * 1024 * 1024, rule: 'must be an integer from 1024 to 1073741824', doc: 'Largest accepted request body.' },
+  { path: 'http.trustProxy', env: 'GIGINTEL_TRUST_PROXY', schema: Type.Boolean(), default: false, rule: 'must be true or false', doc: 'Trust X-Forwarded-* headers (behind a load balancer).' },
+  { path: 'http.shutdownTimeoutMs', env: 'GIGINTEL_SHUTDOWN_TIMEOUT_MS', schema: int(100, 600_000), default: 10_000, rule: 'must be an integer from 100 to 600000', doc: 'Longest a graceful shutdown may take before the process exits anyway.' },
+  { path: 'database.url', env: 'GIGINTEL_DATABASE_URL', schema: Type.String({ pattern: URL_LIKE }), default: 'sqlite:./data/gigintel.db', rule: 'must start with sqlite: or mysql://', doc: 'sqlite:<file> (or sqlite::memory:) for the embedded shape, mysql://user:pass@host:port/db for MySQL/MariaDB.', secret: true },
+  { path: 'database.poolSize', env: 'GIGINTEL_DATABASE_POOL_SIZE', schema: int(1, 500), default: 10, rule: 'must be an integer from 1 to 500', doc: 'MySQL connection pool size.' },
+  { path: 'database.connectTimeoutMs', env: 'GIGINTEL_DATABASE_CONNECT_TIMEOUT_MS', schema: int(100, 120_000), default: 5_000, rule: 'must be an integer from 100 to 120000', doc: 'MySQL connect timeout.' },
+  { path: 'database.autoMigrate', env: 'GIGINTEL_AUTO_MIGRATE', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Apply pending migrations when a server or worker starts.' },
+  { path: 'redis.url', env: 'GIGINTEL_REDIS_URL', schema: Type.Union([Type.Null(), Type.String({ pattern: REDIS_URL })]), default: null, rule: 'must be empty or start with redis:// or rediss://', doc: 'Redis for BullMQ queues and shared rate limits; empty runs the inline, database-backed queue.', secret: true },
+  { path: 'redis.prefix', env: 'GIGINTEL_REDIS_PREFIX', schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), default: 'gigintel', rule: 'must be 1-64 characters of letters, digits, _ . : -', doc: 'Key prefix for every Redis key this service writes.' },
+  { path: 'queue.concurrency', env: 'GIGINTEL_QUEUE_CONCURRENCY', schema: int(1, 256), default: 4, rule: 'must be an integer from 1 to 256', doc: 'Jobs a worker runs at once per job type (unless the job says otherwise).' },
+  { path: 'queue.attempts', env: 'GIGINTEL_QUEUE_ATTEMPTS', schema: int(1, 100), default: 5, rule: 'must be an integer from 1 to 100', doc: 'Attempts before a job goes to the dead-letter list.' },
+  { path: 'queue.backoffMs', env: 'GIGINTEL_QUEUE_BACKOFF_MS', schema: int(0, 3_600_000), default: 1_000, rule: 'must be an integer from 0 to 3600000', doc: 'First retry delay; doubles with each attempt.' },
+  { path: 'queue.lockDurationMs', env: 'GIGINTEL_QUEUE_LOCK_MS', schema: int(200, 3_600_000), default: 30_000, rule: 'must be an integer from 200 to 3600000', doc: 'How long a job stays claimed by a worker that stopped answering before another worker runs it again.' },
+  { path: 'queue.pollIntervalMs', env: 'GIGINTEL_QUEUE_POLL_MS', schema: int(10, 60_000), default: 250, rule: 'must be an integer from 10 to 60000', doc: 'Inline queue: how often workers look for due jobs.' },
+  { path: 'rateLimit.enabled', env: 'GIGINTEL_RATE_LIMIT_ENABLED', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Per-key (or per-IP) rate limiting.' },
+  { path: 'rateLimit.max', env: 'GIGINTEL_RATE_LIMIT_MAX', schema: int(1, 10_000_000), default: 6_000, rule: 'must be an integer from 1 to 10000000', doc: 'Requests allowed per window per key or IP.' },
+  { path: 'rateLimit.windowMs', env: 'GIGINTEL_RATE_LIMIT_WINDOW_MS', schema: int(1_000, 86_400_000), default: 60_000, rule: 'must be an integer from 1000 to 86400000', doc: 'Rate-limit window.' },
+  { path: 'cors.origins', env: 'GIGINTEL_CORS_ORIGINS', schema: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/\\s]+)$' })), default: [], rule: 'must be a comma-separated list of origins like https://app.example.com (or *)', doc: 'Origins allowed to call the API from a browser.' },
+  { path: 'security.csp', env: 'GIGINTEL_CSP', schema: Type.String({ minLength: 1 }), default: "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", rule: 'must be a non-empty Content-Security-Policy', doc: 'Content-Security-Policy on API responses (the /docs pages set their own, hash-based one).' },
+  { path: 'metrics.token', env: 'GIGINTEL_METRICS_TOKEN', schema: Type.Union([Type.Null(), Type.String({ minLength: 16 })]), default: null, rule: 'must be empty or at least 16 characters', doc: 'Bearer token Prometheus sends to GET /metrics; empty means an API key with the admin scope is required.', secret: true },
+  { path: 'log.level', env: 'GIGINTEL_LOG_LEVEL', schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l))), default: 'info', rule: `must be one of ${LOG_LEVELS.join(', ')}`, doc: 'Log level (JSON lines on stdout).' },
+  { path: 'log.pretty', env: 'GIGINTEL_LOG_PRETTY', schema: Type.Boolean(), default: false, rule: 'must be true or false', doc: 'Human-readable one-line logs instead of JSON.' },
+  { path: 'auth.adminKey', env: 'GIGINTEL_ADMIN_KEY', schema: Type.Union([Type.Null(), Type.String({ minLength: 24 })]), default: null, rule: 'must be empty or at least 24 characters', doc: 'A fixed admin API key for automation, instead of the one generated on first start.', secret: true },
+  { path: 'auth.cacheTtlMs', env: 'GIGINTEL_AUTH_CACHE_TTL_MS', schema: int(0, 600_000), default: 5_000, rule: 'must be an integer from 0 to 600000', doc: 'How long a verified key is cached; a revocation from another process takes effect within this time.' },
+  { path: 'readiness.maxQueueDepth', env: 'GIGINTEL_READY_MAX_QUEUE_DEPTH', schema: int(0, 1_000_000_000), default: 0, rule: 'must be an integer from 0 to 1000000000', doc: 'GET /readyz fails when waiting jobs exceed this (0: never).' },
+  { path: 'features.docs', env: 'GIGINTEL_FEATURE_DOCS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Serve the OpenAPI document and Swagger UI at /docs.' },
+  { path: 'features.demoSeed', env: 'GIGINTEL_FEATURE_DEMO_SEED', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Embedded shape: seed a demo marketplace on first start.' },
+];
+
+export interface Config {
+  http: { host: string; port: number; bodyLimitBytes: number; trustProxy: boolean; shutdownTimeoutMs: number };
+  database: { url: string; poolSize: number; connectTimeoutMs: number; autoMigrate: boolean };
+  redis: { url: string | null; prefix: string };
+  queue: { concurrency: number; attempts: number; backoffMs: number; lockDurationMs: number; pollIntervalMs: number };
+  rateLimit: { enabled: boolean; max: number; windowMs: number };
+  cors: { origins: string[] };
+  security: { csp: string };
+  metrics: { token: string | null };
+  log: { level: (typeof LOG_LEVELS)[number]; pretty: boolean };
+  auth: { adminKey: string | null; cacheTtlMs: number };
+  readiness: { maxQueueDepth: number };
+  features: { docs: boolean; demoSeed: boolean };
+}

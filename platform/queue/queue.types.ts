@@ -1,0 +1,85 @@
+// One small interface for named, typed background jobs, with two implementations behind it:
+// BullMQ on Redis (distributed shape) and an in-process runner whose jobs live in the database
+// (embedded shape). Both give the same guarantees: a job accepted by enqueue() survives a crash
+// or restart, runs at least once, is retried with exponential backoff, and lands in the
+// dead-letter list after its last attempt (or at once when the handler throws UnrecoverableJobError).
+import type { Logger } from '../logging/logger.js';
+
+/**
+ * The payload type of every job name. Domains add theirs by declaration merging:
+ *   declare module '../platform/queue/queue.types.js' { interface JobTypes { 'events.apply': { events: Event[] } } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface JobTypes {}
+export type JobName = keyof JobTypes & string;
+
+export interface JobContext {
+  id: string;
+  name: string;
+  /** 1 on the first run. */
+  attempt: number;
+  maxAttempts: number;
+  /** The request id of whoever enqueued it; also on every log line the handler writes. */
+  correlationId: string | undefined;
+  log: Logger;
+  /** Aborted when the worker is shutting down and the grace period is over. */
+  signal: AbortSignal;
+}
+
+export interface JobDefinition<N extends JobName = JobName> {
+  name: N;
+  handler: (payload: JobTypes[N], ctx: JobContext) => Promise<unknown>;
+  /** Overrides of the queue-wide defaults. */
+  attempts?: number;
+  backoffMs?: number;
+  concurrency?: number;
+}
+
+export interface EnqueueOptions {
+  /** Idempotency: a second enqueue with the same id while the first exists is a no-op. */
+  jobId?: string;
+  delayMs?: number;
+  correlationId?: string;
+}
+
+export interface QueueCounts { waiting: number; active: number; delayed: number; dead: number }
+
+export interface DeadJob {
+  id: string;
+  name: string;
+  payload: unknown;
+  attemptsMade: number;
+  error: string;
+  failedAt: number;
+}
+
+export interface JobQueue {
+  readonly kind: 'bullmq' | 'inline';
+  /** Declare a job type; call before startWorkers(). Producers register too (for defaults). */
+  register<N extends JobName>(def: JobDefinition<N>): void;
+  enqueue<N extends JobName>(name: N, payload: JobTypes[N], opts?: EnqueueOptions): Promise<{ id: string }>;
+  enqueueMany<N extends JobName>(name: N, jobs: { payload: JobTypes[N]; opts?: EnqueueOptions }[]): Promise<{ ids: string[] }>;
+  /** Start consuming every registered job type in this process. */
+  startWorkers(): Promise<void>;
+  counts(): Promise<Record<string, QueueCounts>>;
+  deadLetters(name: JobName, limit?: number): Promise<DeadJob[]>;
+  /** Put a dead job back in line with fresh attempts. */
+  retryDead(name: JobName, id: string): Promise<boolean>;
+  /** Throws a ServiceUnavailableError when the backing store does not answer. */
+  ping(timeoutMs?: number): Promise<void>;
+  /** Stop taking jobs, wait up to `timeoutMs` for running ones, then release the rest for retry. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Thrown by a handler for input that can never succeed: no retries, straight to dead-letter. */
+export class UnrecoverableJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnrecoverableJobError';
+  }
+}
+
+export interface QueueMetricsHooks {
+  completed(name: string, ms: number): void;
+  failed(name: string, final: boolean): void;
+}
