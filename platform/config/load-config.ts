@@ -15,7 +15,7 @@ export interface LoadConfigOptions {
 }
 
 export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
-  const env = opts.env ?? {};
+  const env = opts.env ?? process.env;
   const problems: FieldProblem[] = [];
   const values = new Map<string, unknown>(SETTINGS.map((s) => [s.path, s.default]));
 

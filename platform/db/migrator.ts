@@ -4,16 +4,22 @@
 // refused, because the databases it already ran on would silently differ from new ones.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import { AppError } from '../errors/app-error.js';
 
-export const MIGRATIONS_DIR = resolve(fileURLToPath(new URL('../../migrations', import.meta.url)));
+// Checksums are taken from the TypeScript sources, whether this runs from them (tests) or from
+// their transpiled copy in dist/ (the CLI), so both see the same migration as the same file.
+const RUNTIME_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const PROJECT_ROOT = basename(RUNTIME_ROOT) === 'dist' ? resolve(RUNTIME_ROOT, '..') : RUNTIME_ROOT;
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
+const RUNTIME_DIR = join(RUNTIME_ROOT, 'migrations');
+const RUNTIME_EXT = import.meta.url.endsWith('.js') ? '.js' : '.ts';
 const TABLE = 'schema_migration';
 const LOCK_TABLE = 'schema_migration_lock';
 const CHECKSUM_TABLE = 'schema_migration_checksum';
-const NAME = /^\d{8}T\d{4,6}_[a-z0-9_]+\.(ts|js)$/;
+const NAME = /^\d{8}T\d{4,6}_[a-z0-9_]+\.ts$/;
 
 export class MigrationError extends AppError {
   constructor(code: string, message: string, details?: unknown) {
@@ -26,15 +32,16 @@ export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing-file';
 export interface MigrationStatus { name: string; state: MigrationState; appliedAt: number | null }
 
 export async function loadMigrationFiles(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
-  const names = readdirSync(dir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_')).sort();
+  const names = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort();
   const out: MigrationFile[] = [];
   for (const file of names) {
     if (!NAME.test(file)) throw new MigrationError('migration_name', `migration file ${file} must be named YYYYMMDDTHHMM_snake_case.ts`);
     const text = readFileSync(join(dir, file), 'utf8').replace(/\r\n/g, '\n');
-    const mod = (await import(pathToFileURL(join(dir, file)).href)) as Partial<Migration>;
+    const runtimeFile = dir === MIGRATIONS_DIR ? join(RUNTIME_DIR, file.replace(/\.ts$/, RUNTIME_EXT)) : join(dir, file);
+    const mod = (await import(pathToFileURL(runtimeFile).href)) as Partial<Migration>;
     if (typeof mod.up !== 'function') throw new MigrationError('migration_invalid', `migration ${file} exports no up()`);
     out.push({
-      name: file.replace(/\.(ts|js)$/, ''),
+      name: file.replace(/\.ts$/, ''),
       checksum: createHash('sha256').update(text).digest('hex'),
       migration: { up: mod.up, ...(mod.down ? { down: mod.down } : {}) },
     });

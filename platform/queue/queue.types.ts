@@ -3,6 +3,7 @@
 // (embedded shape). Both give the same guarantees: a job accepted by enqueue() survives a crash
 // or restart, runs at least once, is retried with exponential backoff, and lands in the
 // dead-letter list after its last attempt (or at once when the handler throws UnrecoverableJobError).
+import { ValidationError } from '../errors/app-error.js';
 import type { Logger } from '../logging/logger.js';
 
 /**
@@ -76,6 +77,29 @@ export class UnrecoverableJobError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UnrecoverableJobError';
+  }
+}
+
+/** Queue-wide settings (config `queue.*`); a JobDefinition may override attempts, backoff and concurrency. */
+export interface QueueDefaults {
+  concurrency: number;
+  attempts: number;
+  backoffMs: number;
+  /** How long a claimed job stays locked to a worker that stopped answering; renewed at half of it. */
+  lockDurationMs: number;
+  /** Inline queue only: how often workers look for due jobs. */
+  pollIntervalMs: number;
+}
+
+/**
+ * Job ids both implementations accept: BullMQ refuses all-digit ids and ':', the inline queue's
+ * column holds 128 characters. Checked on enqueue so code tested on one runs on the other.
+ */
+export function assertValidJobId(id: string): void {
+  if (id.length === 0 || id.length > 128 || /^\d+$/.test(id) || id.includes(':')) {
+    throw new ValidationError(`invalid job id "${id.slice(0, 140)}"`, [
+      { path: '/jobId', message: 'must be 1-128 characters, not only digits, without ":"' },
+    ]);
   }
 }
 

@@ -1,0 +1,156 @@
+// buildApp(config, deps): the whole HTTP surface as a Fastify instance, without listening, so
+// tests drive it with app.inject() and the CLI decides where it listens.
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../platform/config/config.settings.js';
+import type { DatabaseHandle } from '../../platform/db/database.js';
+import type { MigrationRunner } from '../../platform/db/migrator.js';
+import { RateLimitedError } from '../../platform/errors/app-error.js';
+import { runWithCorrelation } from '../../platform/logging/correlation.js';
+import type { Logger } from '../../platform/logging/logger.js';
+import type { Metrics } from '../../platform/metrics/metrics.js';
+import type { JobQueue } from '../../platform/queue/queue.types.js';
+import { apiKeyRoutes } from './auth/api-key.routes.js';
+import { hashKey } from './auth/api-key.service.js';
+import type { AppServices } from './app-services.js';
+import { healthRoutes } from './health/health.routes.js';
+import { authPlugin, presentedKey } from './plugins/auth.plugin.js';
+import { installErrorHandler } from './plugins/error-handler.js';
+import { ErrorOut } from './schemas.js';
+
+export type ServeMode = 'all' | 'api' | 'scoring';
+
+export interface AppDeps {
+  log: Logger;
+  db: DatabaseHandle;
+  /** Shared client for rate limits and readiness; null in the embedded shape. */
+  redis: Redis | null;
+  queue: JobQueue;
+  migrations: MigrationRunner;
+  metrics: Metrics;
+  services: AppServices;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { mode?: ServeMode } = {}): Promise<FastifyInstance> {
+  const mode = opts.mode ?? 'all';
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }), // we log one line per request in onResponse
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Accept the caller's x-request-id (so one id follows a call across services), else make one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandler(app);
+  app.addSchema(ErrorOut);
+
+  // Everything that runs for this request, logs and enqueued jobs included, carries its id.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id);
+    runWithCorrelation(req.id, done);
+  });
+  // Once closing starts, answers close their connection, so keep-alive clients let the server
+  // finish draining instead of holding it open until the shutdown timeout.
+  let closing = false;
+  app.addHook('preClose', (done) => { closing = true; done(); });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+  // One log line per request (probes only at debug), and the latency histogram.
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpDuration.observe({ method: req.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+    const line = { method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, keyId: req.principal?.keyId };
+    if (PROBES.has(route)) req.log.debug(line, 'request');
+    else req.log.info(line, 'request');
+    done();
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: parseCsp(config.security.csp) },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+  if (config.cors.origins.length > 0) {
+    await app.register(cors, {
+      origin: config.cors.origins.includes('*') ? true : config.cors.origins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
+  }
+  if (config.rateLimit.enabled) {
+    await app.register(rateLimit, {
+      global: true,
+      max: config.rateLimit.max,
+      timeWindow: config.rateLimit.windowMs,
+      ...(deps.redis ? { redis: deps.redis, nameSpace: `${config.redis.prefix}:ratelimit:` } : {}),
+      skipOnError: true, // Redis down: serve rather than fail every request; /readyz reports it
+      allowList: (req) => PROBES.has(req.routeOptions.url ?? ''),
+      keyGenerator: (req) => {
+        const key = presentedKey(req);
+        return key ? `k:${hashKey(key).slice(0, 24)}` : `ip:${req.ip}`;
+      },
+      errorResponseBuilder: (_req, ctx) => new RateLimitedError(ctx.ttl),
+    });
+  }
+
+  if (config.features.docs) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'gigintel API', version: '0.1.0', description: 'Features, model registry, scoring, experiments and exports for a freelance marketplace.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key: gigintel keys create --name … --scopes …' } } },
+      },
+      refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    });
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // The default policy upgrades requests to https, which breaks the docs on a plain-http port.
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    });
+  }
+
+  await app.register(authPlugin, { apiKeys: deps.services.apiKeys });
+  await app.register(healthRoutes, {
+    readiness: { db: deps.db, redis: deps.redis, queue: deps.queue, migrations: deps.migrations, maxQueueDepth: config.readiness.maxQueueDepth },
+    metrics: deps.metrics,
+    metricsToken: config.metrics.token,
+  });
+  if (mode === 'all' || mode === 'api') {
+    await app.register(apiKeyRoutes, { apiKeys: deps.services.apiKeys, audit: deps.services.audit });
+  }
+  // mode 'scoring' mounts only the scoring routes (added with the scoring service).
+
+  return app;
+}
+
+/** "default-src 'none'; frame-ancestors 'none'" → { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } */
+export function parseCsp(policy: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const part of policy.split(';')) {
+    const [name, ...values] = part.trim().split(/\s+/);
+    if (name) out[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = values;
+  }
+  return out;
+}

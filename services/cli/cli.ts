@@ -1,0 +1,20 @@
+// The gigintel command tree: serve, worker, migrate, keys, config.
+import { Command } from 'commander';
+import { configCommand } from './config.command.js';
+import { keysCommand } from './keys.command.js';
+import { migrateCommand } from './migrate.command.js';
+import { serveCommand, workerCommand } from './serve.command.js';
+
+export function buildCli(): Command {
+  const program = new Command('gigintel')
+    .description('gigintel: features, model registry, scoring, experiments and exports for a freelance marketplace')
+    .option('-c, --config <file>', 'JSON config file (environment variables GIGINTEL_* override it)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.addCommand(serveCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(migrateCommand());
+  program.addCommand(keysCommand());
+  program.addCommand(configCommand());
+  return program;
+}

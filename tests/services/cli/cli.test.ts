@@ -1,0 +1,122 @@
+// The gigintel command end to end, as a user runs it: help, config errors, migrations, keys,
+// and `serve` (the npm start path) from first start to SIGTERM.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildCli } from '../../../services/cli/cli.js';
+
+const BIN = new URL('../../../bin/gigintel.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'gigintel-cli-'));
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIGINTEL_')));
+const env = { ...baseEnv, GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_FEATURE_DEMO_SEED: 'false' };
+
+function run(args: string[], extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('gigintel CLI', () => {
+  it('has --help on every command', async () => {
+    expect(run(['--help']).out).toMatch(/^Usage: gigintel/m); // the real binary once
+    const commands = [['serve'], ['worker'], ['migrate'], ['migrate', 'up'], ['migrate', 'down'], ['migrate', 'status'],
+      ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['config']];
+    for (const args of commands) {
+      let out = '';
+      const cli = buildCli();
+      const capture = (c: Command): void => {
+        c.exitOverride().configureOutput({ writeOut: (s) => { out += s; } });
+        c.commands.forEach(capture);
+      };
+      capture(cli);
+      await expect(cli.parseAsync(['node', 'gigintel', ...args, '--help'])).rejects.toMatchObject({ code: 'commander.helpDisplayed', exitCode: 0 });
+      expect(out, args.join(' ')).toMatch(new RegExp(`^Usage: gigintel ${args.join(' ')}`, 'm'));
+      expect(out, args.join(' ')).toMatch(/\n\S.*\n|Options:/);
+    }
+  });
+
+  it('refuses bad configuration naming the variable, without a stack trace', () => {
+    const r = run(['config'], { GIGINTEL_PORT: 'eighty', GIGINTEL_LOG_LEVL: 'x' });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('GIGINTEL_PORT: must be an integer from 0 to 65535 (got "eighty")');
+    expect(r.err).toContain('GIGINTEL_LOG_LEVL: unknown setting; did you mean GIGINTEL_LOG_LEVEL?');
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('prints the effective config with secrets redacted', () => {
+    const r = run(['config', '--json'], { GIGINTEL_METRICS_TOKEN: 'very-secret-token-123' });
+    expect(r.code).toBe(0);
+    const shown = JSON.parse(r.out);
+    expect(shown.metrics.token).toBe('***');
+    expect(shown.http.port).toBe(8080);
+  });
+
+  it('migrates up, reports status, and rolls back', () => {
+    expect(run(['migrate', 'status']).out).toMatch(/^pending\s+\d{8}T\d{4}_platform/m);
+    expect(run(['migrate', 'up']).out).toMatch(/^applied \d{8}T\d{4}_platform/m);
+    expect(run(['migrate', 'up']).out).toBe('already up to date\n');
+    expect(run(['migrate', 'status']).out).toMatch(/^applied\s+\d{8}T\d{4}_platform/m);
+  });
+
+  it('creates, lists and revokes keys, rejecting unknown scopes', () => {
+    const created = run(['keys', 'create', '--name', 'matching', '--scopes', 'score,ingest', '--json']);
+    expect(created.code).toBe(0);
+    const { key, apiKey } = JSON.parse(created.out);
+    expect(key).toMatch(/^gi_[A-Za-z0-9_-]{32}$/);
+    expect(apiKey.scopes).toEqual(['score', 'ingest']);
+    expect(run(['keys', 'list']).out).toContain(apiKey.id);
+    expect(run(['keys', 'revoke', apiKey.id]).out).toContain(`revoked ${apiKey.id}`);
+    expect(run(['keys', 'list']).out).not.toContain(apiKey.id);
+    expect(run(['keys', 'list', '--all']).out).toContain(`${apiKey.id}`);
+
+    const bad = run(['keys', 'create', '--name', 'x', '--scopes', 'score,fly']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('unknown scope "fly"');
+    const badFlag = run(['keys', 'create', '--name', 'x', '--scopes', 'score', '--expires-in', 'soon']);
+    expect(badFlag.code).not.toBe(0);
+    expect(badFlag.err).toContain('use a number with d, h or m');
+  });
+
+  it('serves: prints the URLs and a one-time admin key, is ready, and stops on SIGTERM', async () => {
+    const fresh = { GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'serve.db')}`, GIGINTEL_PORT: '0' };
+    const first = await serveOnce(fresh);
+    expect(first.banner).toMatch(/API:\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(first.banner).toMatch(/Docs:\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
+    expect(first.adminKey).toMatch(/^gi_/);
+    expect(first.keysStatus).toBe(200);
+    expect(first.exitCode).toBe(0);
+
+    const second = await serveOnce(fresh);
+    expect(second.adminKey).toBeNull(); // shown once
+    expect(second.banner).toContain('created on first start');
+    expect(second.exitCode).toBe(0);
+  });
+});
+
+async function serveOnce(extraEnv: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, 'serve', 'all'], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let banner = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${stderr}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      banner += d;
+      const m = /API:\s+(http:\/\/\S+)/.exec(banner);
+      if (m && banner.includes('Admin key')) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  const adminKey = /shown once, store it now\): (\S+)/.exec(banner)?.[1] ?? null;
+  const ready = await fetch(`${url}/readyz`);
+  expect(ready.status).toBe(200);
+  const keysStatus = adminKey ? (await fetch(`${url}/v1/admin/keys`, { headers: { authorization: `Bearer ${adminKey}` } })).status : null;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  const exitCode = await exited;
+  return { banner, adminKey, keysStatus, exitCode };
+}
