@@ -17,7 +17,6 @@ const bare = start(process.execPath, ['bench/peers/bare-fastify.js', String(bare
 const gi = start(process.execPath, ['bin/gigintel.js', 'serve', 'api', '--port', String(giPort)], cleanEnv({
   GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
   GIGINTEL_LOG_LEVEL: 'info',
-  GIGINTEL_FEATURE_DEMO_SEED: 'false',
 }));
 try {
   const bareUrl = `http://127.0.0.1:${barePort}/healthz`;

@@ -25,6 +25,8 @@ export interface Platform {
 export interface PlatformOptions {
   /** Apply pending migrations (default: config.database.autoMigrate). */
   migrate?: boolean;
+  /** Refuse to start when an applied migration was edited or is missing (default true). */
+  verifyMigrations?: boolean;
   logger?: Logger;
 }
 
@@ -39,7 +41,7 @@ export async function createPlatform(config: Readonly<Config>, opts: PlatformOpt
     metrics.watchPool(() => db.poolStats());
 
     const migrations = createMigrationRunner(db.db, await loadMigrationFiles());
-    await migrations.verify();
+    if (opts.verifyMigrations !== false) await migrations.verify();
     if (opts.migrate ?? config.database.autoMigrate) {
       const applied = await migrations.up();
       if (applied.length) log.info({ applied }, 'migrations applied');

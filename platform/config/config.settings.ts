@@ -25,7 +25,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'http.bodyLimitBytes', env: 'GIGINTEL_BODY_LIMIT_BYTES', schema: int(1024, 1024 ** 3), default: 10 * 1024 * 1024, rule: 'must be an integer from 1024 to 1073741824', doc: 'Largest accepted request body.' },
   { path: 'http.trustProxy', env: 'GIGINTEL_TRUST_PROXY', schema: Type.Boolean(), default: false, rule: 'must be true or false', doc: 'Trust X-Forwarded-* headers (behind a load balancer).' },
   { path: 'http.shutdownTimeoutMs', env: 'GIGINTEL_SHUTDOWN_TIMEOUT_MS', schema: int(100, 600_000), default: 10_000, rule: 'must be an integer from 100 to 600000', doc: 'Longest a graceful shutdown may take before the process exits anyway.' },
-  { path: 'database.url', env: 'GIGINTEL_DATABASE_URL', schema: Type.String({ pattern: URL_LIKE }), default: 'sqlite:./data/gigintel.db', rule: 'must start with sqlite: or mysql://', doc: 'sqlite:<file> (or sqlite::memory:) for the embedded shape, mysql://user:pass@host:port/db for MySQL/MariaDB.', secret: true },
+  { path: 'database.url', env: 'GIGINTEL_DATABASE_URL', schema: Type.String({ pattern: URL_LIKE }), default: 'sqlite:./data/gigintel.db', rule: 'must start with sqlite:, mysql:// or mariadb://', doc: 'sqlite:<file> (or sqlite::memory:) for the embedded shape, mysql://user:pass@host:port/db for MySQL/MariaDB.', secret: true },
   { path: 'database.poolSize', env: 'GIGINTEL_DATABASE_POOL_SIZE', schema: int(1, 500), default: 10, rule: 'must be an integer from 1 to 500', doc: 'MySQL connection pool size.' },
   { path: 'database.connectTimeoutMs', env: 'GIGINTEL_DATABASE_CONNECT_TIMEOUT_MS', schema: int(100, 120_000), default: 5_000, rule: 'must be an integer from 100 to 120000', doc: 'MySQL connect timeout.' },
   { path: 'database.autoMigrate', env: 'GIGINTEL_AUTO_MIGRATE', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Apply pending migrations when a server or worker starts.' },
@@ -48,7 +48,6 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'auth.cacheTtlMs', env: 'GIGINTEL_AUTH_CACHE_TTL_MS', schema: int(0, 600_000), default: 5_000, rule: 'must be an integer from 0 to 600000', doc: 'How long a verified key is cached; a revocation from another process takes effect within this time.' },
   { path: 'readiness.maxQueueDepth', env: 'GIGINTEL_READY_MAX_QUEUE_DEPTH', schema: int(0, 1_000_000_000), default: 0, rule: 'must be an integer from 0 to 1000000000', doc: 'GET /readyz fails when waiting jobs exceed this (0: never).' },
   { path: 'features.docs', env: 'GIGINTEL_FEATURE_DOCS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Serve the OpenAPI document and Swagger UI at /docs.' },
-  { path: 'features.demoSeed', env: 'GIGINTEL_FEATURE_DEMO_SEED', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Embedded shape: seed a demo marketplace on first start.' },
 ];
 
 export interface Config {
@@ -63,5 +62,5 @@ export interface Config {
   log: { level: (typeof LOG_LEVELS)[number]; pretty: boolean };
   auth: { adminKey: string | null; cacheTtlMs: number };
   readiness: { maxQueueDepth: number };
-  features: { docs: boolean; demoSeed: boolean };
+  features: { docs: boolean };
 }

@@ -92,7 +92,9 @@ export function dependencyFailure(err: unknown): ServiceUnavailableError | null 
   if (!(err instanceof Error)) return null;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
-    const dependency = code.startsWith('SQLITE') || code.startsWith('ER_') || code.startsWith('PROTOCOL') || code === 'POOL_CLOSED' ? 'database' : 'database-or-redis';
+    // mysql2 marks connection-level errors `fatal`; ioredis errors never carry that flag.
+    const fromDatabase = (err as { fatal?: unknown }).fatal === true || /^(SQLITE|ER_|PROTOCOL|POOL_)/.test(code);
+    const dependency = fromDatabase ? 'database' : 'redis';
     return new ServiceUnavailableError(dependency, `${dependency} unavailable (${code}); retry shortly`);
   }
   if (/Connection is closed|Stream isn't writeable|enableOfflineQueue|Reached the max retries|connect ECONNREFUSED/.test(err.message)) {

@@ -25,7 +25,7 @@ import { authPlugin, presentedKey } from './plugins/auth.plugin.js';
 import { installErrorHandler } from './plugins/error-handler.js';
 import { ErrorOut } from './schemas.js';
 
-export type ServeMode = 'all' | 'api' | 'scoring';
+export type ServeMode = 'all' | 'api' | 'scoring' | 'worker';
 
 export interface AppDeps {
   log: Logger;
@@ -114,7 +114,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     });
   }
 
-  if (config.features.docs) {
+  if (config.features.docs && mode !== 'worker') {
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -140,7 +140,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   if (mode === 'all' || mode === 'api') {
     await app.register(apiKeyRoutes, { apiKeys: deps.services.apiKeys, audit: deps.services.audit });
   }
-  // mode 'scoring' mounts only the scoring routes (added with the scoring service).
+  // mode 'scoring' mounts only the scoring routes (added with the scoring service); 'worker' only the probes.
 
   return app;
 }

@@ -16,5 +16,9 @@ export function buildCli(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(keysCommand());
   program.addCommand(configCommand());
+  // Commander exits by itself from subcommands added this way; make every level throw instead,
+  // so main() maps usage errors to exit code 2 in one place.
+  const throwInstead = (c: Command): void => { c.exitOverride(); c.commands.forEach(throwInstead); };
+  throwInstead(program);
   return program;
 }

@@ -8,10 +8,12 @@ import { configFrom } from './cli-context.js';
 export interface Started { url: string; lifecycle: Lifecycle; log: Logger }
 
 /**
- * Start a server: platform, services, HTTP, and in mode "all" the workers too (the embedded shape
- * is one process). Returns once listening; SIGTERM/SIGINT stop it gracefully.
+ * Start a process: platform, services, HTTP, and in modes "all" and "worker" the job workers (the
+ * embedded shape is one process). Returns once listening; SIGTERM/SIGINT stop it gracefully.
  */
-export async function startServer(config: Readonly<Config>, mode: ServeMode, out = process.stdout): Promise<Started> {
+export async function startServer(
+  config: Readonly<Config>, mode: ServeMode, out: NodeJS.WritableStream = process.stdout, opts: { http?: boolean } = {},
+): Promise<Started> {
   const started = performance.now();
   const { createPlatform } = await import('../../platform/platform.js');
   const { createAppServices } = await import('../api/app-services.js');
@@ -21,7 +23,11 @@ export async function startServer(config: Readonly<Config>, mode: ServeMode, out
   try {
     const services = createAppServices(config, { db: platform.db.db });
     const { generated } = await services.apiKeys.ensureAdminKey(config.auth.adminKey);
-    if (mode === 'all') await platform.queue.startWorkers();
+    if (mode === 'all' || mode === 'worker') await platform.queue.startWorkers();
+    if (opts.http === false) {
+      log.info({ mode, queue: platform.queue.kind }, 'gigintel worker started (no HTTP)');
+      return { url: '', lifecycle, log };
+    }
 
     const app = await buildApp(config, { ...platform, services }, { mode });
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -35,8 +41,8 @@ export async function startServer(config: Readonly<Config>, mode: ServeMode, out
     out.write([
       '',
       `  gigintel is running (${mode}; ${platform.db.dialect} database, ${platform.queue.kind} queue)`,
-      `  API:      ${url}`,
-      ...(config.features.docs ? [`  Docs:     ${url}/docs`] : []),
+      `  ${mode === 'worker' ? 'Probes:' : 'API:   '}   ${url}`,
+      ...(config.features.docs && mode !== 'worker' ? [`  Docs:     ${url}/docs`] : []),
       `  Health:   ${url}/readyz`,
       generated
         ? `  Admin key (shown once, store it now): ${generated}`
@@ -55,16 +61,10 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('run the HTTP server: all (API, scoring and workers in one process), api, or scoring')
     .addArgument(new Argument('[mode]', 'what to serve').choices(['all', 'api', 'scoring']).default('all'))
-    .option('--port <port>', 'override GIGINTEL_PORT', (v) => {
-      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('--port must be a whole number');
-      return Number(v);
-    })
+    .option('--port <port>', 'override GIGINTEL_PORT', portNumber)
     .option('--host <host>', 'override GIGINTEL_HOST')
     .action(async function (this: Command, mode: ServeMode, o: { port?: number; host?: string }) {
-      const config = configFrom(this, {
-        ...(o.port !== undefined ? { 'http.port': o.port } : {}),
-        ...(o.host !== undefined ? { 'http.host': o.host } : {}),
-      });
+      const config = configFrom(this, listenOverrides(o));
       const { lifecycle, log } = await startServer(config, mode);
       const { exitOnSignals } = await import('../../platform/lifecycle/lifecycle.js');
       exitOnSignals(lifecycle, log);
@@ -73,16 +73,26 @@ export function serveCommand(): Command {
 
 export function workerCommand(): Command {
   return new Command('worker')
-    .description('run background job workers (no HTTP); start as many as the queue needs')
-    .action(async function (this: Command) {
-      const config = configFrom(this);
-      const { createPlatform } = await import('../../platform/platform.js');
-      const { createAppServices } = await import('../api/app-services.js');
+    .description('run background job workers; start as many as the queue needs. Serves /healthz, /readyz and /metrics only')
+    .option('--port <port>', 'port for the probes and metrics (default GIGINTEL_PORT)', portNumber)
+    .option('--host <host>', 'override GIGINTEL_HOST')
+    .option('--no-http', 'no HTTP at all')
+    .action(async function (this: Command, o: { port?: number; host?: string; http: boolean }) {
+      const config = configFrom(this, listenOverrides(o));
+      const { lifecycle, log } = await startServer(config, 'worker', process.stdout, { http: o.http });
       const { exitOnSignals } = await import('../../platform/lifecycle/lifecycle.js');
-      const platform = await createPlatform(config);
-      createAppServices(config, { db: platform.db.db });
-      await platform.queue.startWorkers();
-      platform.log.info({ queue: platform.queue.kind }, 'worker started');
-      exitOnSignals(platform.lifecycle, platform.log);
+      exitOnSignals(lifecycle, log);
     });
+}
+
+function portNumber(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('must be a whole number from 0 to 65535');
+  return Number(v);
+}
+
+function listenOverrides(o: { port?: number; host?: string }): Record<string, unknown> {
+  return {
+    ...(o.port !== undefined ? { 'http.port': o.port } : {}),
+    ...(o.host !== undefined ? { 'http.host': o.host } : {}),
+  };
 }

@@ -103,7 +103,6 @@ export function useTestEnv(opts: TestEnvOptions): TestEnv {
           'log.level': 'silent',
           'redis.url': o.redis ? REDIS_URL : null,
           'redis.prefix': redisPrefix,
-          'features.demoSeed': false,
           'auth.cacheTtlMs': 0,
           ...overrides,
         },

@@ -44,7 +44,7 @@ describe('config', () => {
   it('names the variable and the rule it breaks', () => {
     expect(rejection({ GIGINTEL_PORT: 'eighty' })).toContain('GIGINTEL_PORT: must be an integer from 0 to 65535 (got "eighty")');
     expect(rejection({ GIGINTEL_PORT: '70000' })).toContain('GIGINTEL_PORT: must be an integer from 0 to 65535');
-    expect(rejection({ GIGINTEL_DATABASE_URL: 'postgres://x' })).toContain('GIGINTEL_DATABASE_URL: must start with sqlite: or mysql://');
+    expect(rejection({ GIGINTEL_DATABASE_URL: 'postgres://x' })).toContain('GIGINTEL_DATABASE_URL: must start with sqlite:, mysql:// or mariadb://');
     expect(rejection({ GIGINTEL_LOG_LEVEL: 'loud' })).toContain('GIGINTEL_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent');
     expect(rejection({ GIGINTEL_RATE_LIMIT_ENABLED: 'maybe' })).toContain('GIGINTEL_RATE_LIMIT_ENABLED: must be true or false');
     expect(rejection({ GIGINTEL_METRICS_TOKEN: 'short' })).toContain('GIGINTEL_METRICS_TOKEN: must be empty or at least 16 characters');

@@ -50,6 +50,7 @@ describe('readiness and recovery', () => {
     const down = await eventually(ready, (r) => r.statusCode === 503);
     expect(down.statusCode).toBe(503);
     expect(down.json().failing).toContain('redis');
+    expect(down.headers['retry-after']).toBe('5');
     expect(down.json().failing).not.toContain('database');
     expect(down.json().checks.redis.error).toBeTruthy();
     // Rate limiting lives in Redis; requests are still served while it is gone.
@@ -68,7 +69,7 @@ describe('readiness and recovery', () => {
 
     const api = await keys();
     expect(api.statusCode).toBe(503);
-    expect(api.json().error).toMatchObject({ code: 'service_unavailable', requestId: api.headers['x-request-id'] });
+    expect(api.json().error).toMatchObject({ code: 'service_unavailable', details: { dependency: 'database' }, requestId: api.headers['x-request-id'] });
     expect(api.headers['retry-after']).toBe('5');
 
     await proxy.start();

@@ -1,9 +1,10 @@
 // The gigintel command end to end, as a user runs it: help, config errors, migrations, keys,
 // and `serve` (the npm start path) from first start to SIGTERM.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../../../services/cli/cli.js';
@@ -11,7 +12,7 @@ import { buildCli } from '../../../services/cli/cli.js';
 const BIN = new URL('../../../bin/gigintel.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'gigintel-cli-'));
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIGINTEL_')));
-const env = { ...baseEnv, GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_FEATURE_DEMO_SEED: 'false' };
+const env = { ...baseEnv, GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, GIGINTEL_LOG_LEVEL: 'warn' };
 
 function run(args: string[], extraEnv: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 30_000 });
@@ -77,8 +78,48 @@ describe('gigintel CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('unknown scope "fly"');
     const badFlag = run(['keys', 'create', '--name', 'x', '--scopes', 'score', '--expires-in', 'soon']);
-    expect(badFlag.code).not.toBe(0);
+    expect(badFlag.code).toBe(2);
     expect(badFlag.err).toContain('use a number with d, h or m');
+  });
+
+  it('shows an edited migration in migrate status and refuses to serve with it', () => {
+    const db = new Database(join(dir, 'cli.db'));
+    const { name, checksum } = db.prepare('select name, checksum from schema_migration_checksum order by name limit 1').get() as { name: string; checksum: string };
+    db.prepare('update schema_migration_checksum set checksum = ? where name = ?').run('0'.repeat(64), name);
+    try {
+      expect(run(['migrate', 'status']).out).toMatch(new RegExp(`^changed\\s+${name}`, 'm'));
+      const serve = run(['serve', 'all', '--port', '0']);
+      expect(serve.code).toBe(2);
+      expect(serve.err).toContain(`migration ${name} was edited after it was applied`);
+      expect(serve.err).not.toMatch(/\n\s+at /);
+    } finally {
+      db.prepare('update schema_migration_checksum set checksum = ? where name = ?').run(checksum, name);
+      db.close();
+    }
+  });
+
+  it('exits 2 on usage errors, and quietly when its output pipe closes early', () => {
+    const r = run(['serve', 'everything']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("value 'everything' is invalid for argument 'mode'");
+    expect(run(['keys', 'create', '--name', 'x']).code).toBe(2); // missing --scopes
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" config --settings | head -1`], { env, encoding: 'utf8' });
+    expect(piped.stdout).toMatch(/^GIGINTEL_HOST/);
+    expect(piped.stderr).toBe('');
+  });
+
+  it('runs workers with probes and metrics but no API', async () => {
+    const fresh = { GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'worker.db')}`, GIGINTEL_PORT: '0', GIGINTEL_METRICS_TOKEN: 'worker-metrics-token-123' };
+    const child = spawn(process.execPath, [BIN, 'worker'], { env: { ...env, ...fresh }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await bannerUrl(child, /Probes:\s+(http:\/\/\S+)/);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const metrics = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer worker-metrics-token-123' } });
+    expect(await metrics.text()).toContain('gigintel_jobs_completed_total');
+    expect((await fetch(`${url}/v1/admin/keys`)).status).toBe(404);
+    expect((await fetch(`${url}/docs/json`)).status).toBe(404);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('serves: prints the URLs and a one-time admin key, is ready, and stops on SIGTERM', async () => {
@@ -100,17 +141,8 @@ describe('gigintel CLI', () => {
 async function serveOnce(extraEnv: Record<string, string>) {
   const child = spawn(process.execPath, [BIN, 'serve', 'all'], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let banner = '';
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${stderr}`)), 20_000);
-    child.stdout.on('data', (d) => {
-      banner += d;
-      const m = /API:\s+(http:\/\/\S+)/.exec(banner);
-      if (m && banner.includes('Admin key')) { clearTimeout(timer); resolve(m[1]!); }
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
+  child.stdout.on('data', (d) => { banner += d; });
+  const url = await bannerUrl(child, /API:\s+(http:\/\/\S+)/);
   const adminKey = /shown once, store it now\): (\S+)/.exec(banner)?.[1] ?? null;
   const ready = await fetch(`${url}/readyz`);
   expect(ready.status).toBe(200);
@@ -119,4 +151,20 @@ async function serveOnce(extraEnv: Record<string, string>) {
   child.kill('SIGTERM');
   const exitCode = await exited;
   return { banner, adminKey, keysStatus, exitCode };
+}
+
+/** Waits for the start-up banner and returns the URL it names. */
+function bannerUrl(child: ChildProcess, pattern: RegExp): Promise<string> {
+  let out = '';
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${stderr}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m && out.includes('Admin key')) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
 }
