@@ -7,6 +7,8 @@ import type { QueueCounts, QueueMetricsHooks } from '../queue/queue.types.js';
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** Records one HTTP request (the labelled child is cached: no label hashing per request). */
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
   queueHooks: QueueMetricsHooks;
   /** Gauges read these when Prometheus scrapes, so nothing polls in between. */
   watchPool(read: () => { size: number; inUse: number; idle: number; waiting: number }): void;
@@ -52,9 +54,19 @@ export function createMetrics(): Metrics {
     },
   });
 
+  const httpChildren = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     httpDuration,
+    observeHttp(method, route, status, seconds) {
+      const key = `${method} ${status} ${route}`;
+      let child = httpChildren.get(key);
+      if (!child) {
+        child = httpDuration.labels({ method, route, status_code: status });
+        httpChildren.set(key, child);
+      }
+      child.observe(seconds);
+    },
     queueHooks: {
       completed(name, ms) { jobsCompleted.inc({ job: name }); jobDuration.observe({ job: name }, ms / 1000); },
       failed(name, final) { jobsFailed.inc({ job: name, final: String(final) }); },

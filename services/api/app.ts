@@ -2,7 +2,6 @@
 // tests drive it with app.inject() and the CLI decides where it listens.
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -23,6 +22,7 @@ import type { AppServices } from './app-services.js';
 import { healthRoutes } from './health/health.routes.js';
 import { authPlugin, presentedKey } from './plugins/auth.plugin.js';
 import { installErrorHandler } from './plugins/error-handler.js';
+import { installSecurityHeaders } from './plugins/security-headers.js';
 import { ErrorOut } from './schemas.js';
 
 export type ServeMode = 'all' | 'api' | 'scoring' | 'worker';
@@ -45,6 +45,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   const mode = opts.mode ?? 'all';
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
+    // No child logger per request: the correlation mixin already puts the request id on every line.
+    childLoggerFactory: (logger) => logger,
     logController: new LogController({ disableRequestLogging: true }), // we log one line per request in onResponse
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
@@ -66,29 +68,25 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     reply.header('x-request-id', req.id);
     runWithCorrelation(req.id, done);
   });
-  // Once closing starts, answers close their connection, so keep-alive clients let the server
-  // finish draining instead of holding it open until the shutdown timeout.
+  installSecurityHeaders(app, config.security.csp);
   let closing = false;
   app.addHook('preClose', (done) => { closing = true; done(); });
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
   // One log line per request (probes only at debug), and the latency histogram.
   app.addHook('onResponse', (req, reply, done) => {
+    // Once closing starts, a finished request's keep-alive connection is ended, so the server
+    // drains in-flight requests and stops instead of waiting for idle clients until the timeout.
+    if (closing) req.raw.socket?.end();
     const route = req.routeOptions.url ?? 'unmatched';
-    deps.metrics.httpDuration.observe({ method: req.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000);
-    const line = { method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, keyId: req.principal?.keyId };
-    if (PROBES.has(route)) req.log.debug(line, 'request');
-    else req.log.info(line, 'request');
+    deps.metrics.observeHttp(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    const probe = PROBES.has(route);
+    if (!probe || deps.log.isLevelEnabled('debug')) {
+      const line = { method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, keyId: req.principal?.keyId };
+      if (probe) req.log.debug(line, 'request');
+      else req.log.info(line, 'request');
+    }
     done();
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: parseCsp(config.security.csp) },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-  });
   if (config.cors.origins.length > 0) {
     await app.register(cors, {
       origin: config.cors.origins.includes('*') ? true : config.cors.origins,
@@ -105,7 +103,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
       timeWindow: config.rateLimit.windowMs,
       ...(deps.redis ? { redis: deps.redis, nameSpace: `${config.redis.prefix}:ratelimit:` } : {}),
       skipOnError: true, // Redis down: serve rather than fail every request; /readyz reports it
-      allowList: (req) => PROBES.has(req.routeOptions.url ?? ''),
       keyGenerator: (req) => {
         const key = presentedKey(req);
         return key ? `k:${hashKey(key).slice(0, 24)}` : `ip:${req.ip}`;
@@ -143,14 +140,4 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   // mode 'scoring' mounts only the scoring routes (added with the scoring service); 'worker' only the probes.
 
   return app;
-}
-
-/** "default-src 'none'; frame-ancestors 'none'" → { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } */
-export function parseCsp(policy: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const part of policy.split(';')) {
-    const [name, ...values] = part.trim().split(/\s+/);
-    if (name) out[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = values;
-  }
-  return out;
 }

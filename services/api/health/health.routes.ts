@@ -25,12 +25,12 @@ export interface HealthRoutesOptions {
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, opts) => {
   app.get('/healthz', {
     schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
-    logLevel: 'warn',
+    config: { rateLimit: false }, // probes are never rate-limited (nor pay for the check)
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
     schema: { tags: ['health'], summary: 'Readiness: database, Redis, migrations and queue', response: { 200: ReadyOut, 503: ReadyOut } },
-    logLevel: 'warn',
+    config: { rateLimit: false },
   }, async (_req, reply) => {
     const r = await checkReadiness(opts.readiness);
     if (!r.ready) reply.header('retry-after', 5);
@@ -44,7 +44,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       tags: ['health'], summary: 'Prometheus metrics (metrics token or an admin key)', security: [{ bearer: [] }],
       response: withErrors({ 200: Type.String() }),
     },
-    logLevel: 'warn',
+    config: { rateLimit: false },
     preHandler: async (req, reply) => {
       const presented = presentedKey(req);
       if (token && presented) {
