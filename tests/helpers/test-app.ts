@@ -2,6 +2,7 @@
 // Fastify instance, ready for app.inject(). Close it in afterAll.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../platform/config/config.settings.js';
+import type { Logger } from '../../platform/logging/logger.js';
 import { createPlatform, type Platform } from '../../platform/platform.js';
 import { buildApp, type ServeMode } from '../../services/api/app.js';
 import { createAppServices, type AppServices } from '../../services/api/app-services.js';
@@ -17,9 +18,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(config: Readonly<Config>, opts: { mode?: ServeMode; configure?: (app: FastifyInstance) => void } = {}): Promise<TestApp> {
+export async function startTestApp(
+  config: Readonly<Config>, opts: { mode?: ServeMode; configure?: (app: FastifyInstance) => void; logger?: Logger } = {},
+): Promise<TestApp> {
   const cfg = { ...config, auth: { ...config.auth, adminKey: config.auth.adminKey ?? TEST_ADMIN_KEY } };
-  const platform = await createPlatform(cfg);
+  const platform = await createPlatform(cfg, opts.logger ? { logger: opts.logger } : {});
   const services = createAppServices(cfg, { db: platform.db.db });
   await services.apiKeys.ensureAdminKey(cfg.auth.adminKey);
   const app = await buildApp(cfg, { ...platform, services }, { mode: opts.mode ?? 'all' });
