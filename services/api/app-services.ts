@@ -2,18 +2,32 @@
 // handed to the routes, the CLI and the workers. Later domains add theirs here.
 import { createAuditLog, type AuditLog } from '../../platform/audit/audit-log.js';
 import type { Config } from '../../platform/config/config.settings.js';
-import type { Db } from '../../platform/db/database.js';
+import type { DatabaseHandle } from '../../platform/db/database.js';
+import type { Logger } from '../../platform/logging/logger.js';
+import type { JobDefinition, JobQueue } from '../../platform/queue/queue.types.js';
 import { createApiKeyService, type ApiKeyService } from './auth/api-key.service.js';
 
 export interface AppServices {
   audit: AuditLog;
   apiKeys: ApiKeyService;
+  /** Every background job type the domains define; each process registers all of them. */
+  jobs: JobDefinition[];
 }
 
-export function createAppServices(config: Readonly<Config>, deps: { db: Db }): AppServices {
-  const audit = createAuditLog({ db: deps.db });
-  return {
+export interface AppServiceDeps {
+  db: DatabaseHandle;
+  queue: JobQueue;
+  log: Logger;
+}
+
+export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps): AppServices {
+  const audit = createAuditLog({ db: deps.db.db });
+  const jobs: JobDefinition[] = [];
+  const services: AppServices = {
     audit,
-    apiKeys: createApiKeyService({ db: deps.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
+    apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
+    jobs,
   };
+  for (const job of jobs) deps.queue.register(job);
+  return services;
 }

@@ -20,7 +20,7 @@ export async function withPlatform<T>(
   const { createAppServices } = await import('../api/app-services.js');
   const platform = await createPlatform({ ...config, log: { ...config.log, level: config.log.level === 'info' ? 'warn' : config.log.level } }, opts);
   try {
-    return await fn(platform, createAppServices(config, { db: platform.db.db }));
+    return await fn(platform, createAppServices(config, platform));
   } finally {
     await platform.lifecycle.stop();
   }

@@ -21,7 +21,7 @@ export async function startServer(
   const platform = await createPlatform(config);
   const { log, lifecycle } = platform;
   try {
-    const services = createAppServices(config, { db: platform.db.db });
+    const services = createAppServices(config, platform);
     const { generated } = await services.apiKeys.ensureAdminKey(config.auth.adminKey);
     if (mode === 'all' || mode === 'worker') await platform.queue.startWorkers();
     if (opts.http === false) {

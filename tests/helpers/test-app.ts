@@ -23,7 +23,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const cfg = { ...config, auth: { ...config.auth, adminKey: config.auth.adminKey ?? TEST_ADMIN_KEY } };
   const platform = await createPlatform(cfg, opts.logger ? { logger: opts.logger } : {});
-  const services = createAppServices(cfg, { db: platform.db.db });
+  const services = createAppServices(cfg, platform);
   await services.apiKeys.ensureAdminKey(cfg.auth.adminKey);
   const app = await buildApp(cfg, { ...platform, services }, { mode: opts.mode ?? 'all' });
   opts.configure?.(app);
