@@ -42,7 +42,11 @@ export async function upsertRows(
   }
 }
 
-/** Insert rows whose key is new; rows whose key exists are skipped (events are immutable). */
+/**
+ * Insert rows whose key is new; rows that collide with an existing row on the key or on any other
+ * unique column (a transaction's idempotency_key) are skipped, the same on both dialects: an
+ * event or payment submitted twice is recorded once.
+ */
 export async function insertNewRows(db: Db | Tx, table: string, key: readonly string[], rows: Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
   const k = untyped(db);
@@ -50,6 +54,6 @@ export async function insertNewRows(db: Db | Tx, table: string, key: readonly st
     const first = key[0]!;
     await k.insertInto(table).values(rows).onDuplicateKeyUpdate({ [first]: sql`${sql.ref(first)}` }).execute();
   } else {
-    await k.insertInto(table).values(rows).onConflict((oc) => oc.columns([...key]).doNothing()).execute();
+    await k.insertInto(table).values(rows).onConflict((oc) => oc.doNothing()).execute();
   }
 }

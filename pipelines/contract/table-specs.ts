@@ -16,6 +16,8 @@ export interface ColumnSpec {
   maxLength?: number;
   /** The table whose id this column holds (declared as a foreign key). */
   ref?: string;
+  /** Value for an empty optional field: the column's default in the database. */
+  default?: number;
 }
 
 export interface TableSpec {
@@ -53,12 +55,12 @@ const specs: TableSpec[] = [
     { name: 'hourly_rate_minor', type: 'money', required: true, min: 0 }, { name: 'currency', type: 'currency', required: true },
     { name: 'country', type: 'country', required: true }, { name: 'timezone', type: 'timezone', required: true },
     { name: 'level', type: 'enum', required: true, values: PROVIDER_LEVELS },
-    { name: 'rating', type: 'float', min: 0, max: 5 }, { name: 'review_count', type: 'int', min: 0 },
-    { name: 'response_rate', type: 'float', min: 0, max: 1 }, { name: 'completed_jobs', type: 'int', min: 0 },
+    { name: 'rating', type: 'float', min: 0, max: 5 }, { name: 'review_count', type: 'int', min: 0, default: 0 },
+    { name: 'response_rate', type: 'float', min: 0, max: 1 }, { name: 'completed_jobs', type: 'int', min: 0, default: 0 },
     { name: 'joined_at', type: 'time', required: true }, { name: 'last_active_at', type: 'time' }] },
   { table: 'provider_skill', key: ['provider_id', 'skill_id'], eventLike: false, columns: [
     idCol('provider_id', 'provider'), idCol('skill_id', 'skill'), { name: 'level', type: 'int', required: true, min: 1, max: 5 },
-    { name: 'years', type: 'float', min: 0, max: 80 }] },
+    { name: 'years', type: 'float', min: 0, max: 80, default: 0 }] },
   { table: 'provider_qualification', key: ['provider_id', 'qualification_id'], eventLike: false, columns: [
     idCol('provider_id', 'provider'), idCol('qualification_id', 'qualification'), { name: 'obtained_at', type: 'time' }] },
   { table: 'job', key: ['id'], eventLike: false, columns: [
@@ -115,7 +117,7 @@ const specs: TableSpec[] = [
     idCol('user_id', undefined, false), { name: 'ip', type: 'ip' }, { name: 'device', type: 'text', maxLength: 32 },
     { name: 'fraud_label', type: 'bool' }, eventAt] })),
   { table: 'conversion', key: ['id'], eventLike: true, columns: [
-    idCol(), idCol('click_id', undefined, false), idCol('campaign_id', 'campaign'), { name: 'value_minor', type: 'money', min: 0 },
+    idCol(), idCol('click_id', undefined, false), idCol('campaign_id', 'campaign'), { name: 'value_minor', type: 'money', min: 0, default: 0 },
     { name: 'currency', type: 'currency', required: true }, eventAt] },
   { table: 'transaction', key: ['id'], eventLike: true, columns: [
     idCol(), { name: 'kind', type: 'enum', required: true, values: TRANSACTION_KINDS },

@@ -10,7 +10,22 @@ export type RowResult = { ok: true; row: Record<string, unknown> } | { ok: false
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
-const TIMEZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
+const timezones = new Map<string, boolean>();
+// Intl lists only canonical zone names (Asia/Calcutta, not Asia/Kolkata), but accepts every IANA
+// name and alias when formatting: ask it, once per distinct name.
+function isTimeZone(s: string): boolean {
+  let ok = timezones.get(s);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: s });
+      ok = /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(s);
+    } catch {
+      ok = false;
+    }
+    if (timezones.size < 10_000) timezones.set(s, ok);
+  }
+  return ok;
+}
 const regions = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 
 /** `now` stamps ingested_at / updated_at, so one batch shares one arrival time. */
@@ -26,7 +41,7 @@ export function validateRow(spec: TableSpec, record: Record<string, unknown>, no
     const empty = raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
     if (empty) {
       if (col.required) problems.push({ path: col.name, message: 'is required' });
-      else row[col.name] = null;
+      else row[col.name] = col.default ?? null;
       continue;
     }
     const parsed = parseValue(col, raw);
@@ -66,7 +81,7 @@ function parseValue(col: ColumnSpec, raw: unknown): { value: unknown } | { error
     case 'country':
       return typeof s === 'string' && /^[A-Z]{2}$/.test(s) && regions.of(s) !== undefined ? { value: s } : { error: 'must be an ISO 3166 two-letter country code such as DE' };
     case 'timezone':
-      return typeof s === 'string' && TIMEZONES.has(s) ? { value: s } : { error: 'must be an IANA time zone such as Europe/Berlin' };
+      return typeof s === 'string' && isTimeZone(s) ? { value: s } : { error: 'must be an IANA time zone such as Europe/Berlin' };
     case 'time': {
       if (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0) return { value: s };
       if (typeof s === 'string' && /^\d{1,15}$/.test(s)) return { value: Number(s) };

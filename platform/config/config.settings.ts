@@ -47,7 +47,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'auth.adminKey', env: 'GIGINTEL_ADMIN_KEY', schema: Type.Union([Type.Null(), Type.String({ minLength: 24 })]), default: null, rule: 'must be empty or at least 24 characters', doc: 'A fixed admin API key for automation, instead of the one generated on first start.', secret: true },
   { path: 'auth.cacheTtlMs', env: 'GIGINTEL_AUTH_CACHE_TTL_MS', schema: int(0, 600_000), default: 5_000, rule: 'must be an integer from 0 to 600000', doc: 'How long a verified key is cached; a revocation from another process takes effect within this time.' },
   { path: 'readiness.maxQueueDepth', env: 'GIGINTEL_READY_MAX_QUEUE_DEPTH', schema: int(0, 1_000_000_000), default: 0, rule: 'must be an integer from 0 to 1000000000', doc: 'GET /readyz fails when waiting jobs exceed this (0: never).' },
+  { path: 'ingest.maxBatch', env: 'GIGINTEL_INGEST_MAX_BATCH', schema: int(1, 100_000), default: 1000, rule: 'must be an integer from 1 to 100000', doc: 'Most events one POST /v1/events may carry; a larger batch is refused with 400.' },
   { path: 'features.docs', env: 'GIGINTEL_FEATURE_DOCS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Serve the OpenAPI document and Swagger UI at /docs.' },
+  { path: 'features.demoSeed', env: 'GIGINTEL_FEATURE_DEMO_SEED', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: '`serve all` on an empty database first seeds a small synthetic demo marketplace (2,000 providers, 500 jobs, 30 days).' },
 ];
 
 export interface Config {
@@ -62,5 +64,6 @@ export interface Config {
   log: { level: (typeof LOG_LEVELS)[number]; pretty: boolean };
   auth: { adminKey: string | null; cacheTtlMs: number };
   readiness: { maxQueueDepth: number };
-  features: { docs: boolean };
+  ingest: { maxBatch: number };
+  features: { docs: boolean; demoSeed: boolean };
 }

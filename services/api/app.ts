@@ -8,6 +8,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { eventsRoutes } from '../../pipelines/events/events.routes.js';
+import { importRoutes } from '../../pipelines/import/import.routes.js';
 import type { Config } from '../../platform/config/config.settings.js';
 import type { DatabaseHandle } from '../../platform/db/database.js';
 import type { MigrationRunner } from '../../platform/db/migrator.js';
@@ -136,6 +138,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   });
   if (mode === 'all' || mode === 'api') {
     await app.register(apiKeyRoutes, { apiKeys: deps.services.apiKeys, audit: deps.services.audit });
+    await app.register(eventsRoutes, { events: deps.services.events });
+    await app.register(importRoutes, { db: deps.db.db, audit: deps.services.audit, bodyLimitBytes: config.http.bodyLimitBytes });
   }
   // mode 'scoring' mounts only the scoring routes (added with the scoring service); 'worker' only the probes.
 

@@ -1,5 +1,7 @@
-// The gigintel command tree: serve, worker, migrate, keys, config.
+// The gigintel command tree: serve, worker, migrate, keys, config, seed, import.
 import { Command } from 'commander';
+import { importCommand } from '../../pipelines/import/import.command.js';
+import { seedCommand } from '../../pipelines/synthetic/seed.command.js';
 import { configCommand } from './config.command.js';
 import { keysCommand } from './keys.command.js';
 import { migrateCommand } from './migrate.command.js';
@@ -16,6 +18,8 @@ export function buildCli(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(keysCommand());
   program.addCommand(configCommand());
+  program.addCommand(seedCommand());
+  program.addCommand(importCommand());
   // Commander exits by itself from subcommands added this way; make every level throw instead,
   // so main() maps usage errors to exit code 2 in one place.
   const throwInstead = (c: Command): void => { c.exitOverride(); c.commands.forEach(throwInstead); };

@@ -2,6 +2,7 @@ import { Argument, Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../../platform/config/config.settings.js';
 import type { Lifecycle } from '../../platform/lifecycle/lifecycle.js';
 import type { Logger } from '../../platform/logging/logger.js';
+import type { Platform } from '../../platform/platform.js';
 import type { ServeMode } from '../api/app.js';
 import { configFrom } from './cli-context.js';
 
@@ -23,6 +24,7 @@ export async function startServer(
   try {
     const services = createAppServices(config, platform);
     const { generated } = await services.apiKeys.ensureAdminKey(config.auth.adminKey);
+    if (mode === 'all' && config.features.demoSeed) await seedDemo(platform.db.db, log);
     if (mode === 'all' || mode === 'worker') await platform.queue.startWorkers();
     if (opts.http === false) {
       log.info({ mode, queue: platform.queue.kind }, 'gigintel worker started (no HTTP)');
@@ -55,6 +57,14 @@ export async function startServer(
     await lifecycle.stop();
     throw err;
   }
+}
+
+/** The embedded shape starts with something to look at: a small synthetic marketplace, once. */
+async function seedDemo(db: Platform['db']['db'], log: Logger): Promise<void> {
+  const { marketplaceIsEmpty, seedMarketplace } = await import('../../pipelines/synthetic/seed-marketplace.js');
+  if (!await marketplaceIsEmpty(db)) return;
+  const summary = await seedMarketplace(db, { providers: 2000, jobs: 500, days: 30, seed: 'demo' });
+  log.info({ ms: summary.ms, events: summary.eventRows }, 'seeded a demo marketplace (GIGINTEL_FEATURE_DEMO_SEED=false to skip)');
 }
 
 export function serveCommand(): Command {

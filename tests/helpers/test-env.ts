@@ -104,6 +104,7 @@ export function useTestEnv(opts: TestEnvOptions): TestEnv {
           'redis.url': o.redis ? REDIS_URL : null,
           'redis.prefix': redisPrefix,
           'auth.cacheTtlMs': 0,
+          'features.demoSeed': false,
           ...overrides,
         },
       });

@@ -36,6 +36,12 @@ describe('row validation', () => {
     expect(problems.headline).toBe('is required');
   });
 
+  it('accepts time-zone aliases and fills empty optional fields with their database default', () => {
+    const r = validateRow(spec, { ...provider, timezone: 'Asia/Kolkata', review_count: '', completed_jobs: '', rating: '' }, 1);
+    expect(r).toEqual({ ok: true, row: expect.objectContaining({ timezone: 'Asia/Kolkata', review_count: 0, completed_jobs: 0, rating: null }) });
+    expect(validateRow(spec, { ...provider, timezone: 'Asia/Kolkatta' }, 1).ok).toBe(false);
+  });
+
   it('applies cross-field rules', () => {
     const job = { id: 'job_1', client_id: 'cl_1', kind: 'job', title: 'Build an API', budget_min_minor: 5000, budget_max_minor: 1000,
       currency: 'USD', posted_at: 1000, closes_at: 500, status: 'open' };
@@ -67,5 +73,15 @@ describe.each(DIALECTS)('source writes on %s', (dialect) => {
       { event_id: 'e1', type: 'changed', event_at: 2, ingested_at: 2 }, { event_id: 'e2', type: 'click', event_at: 3, ingested_at: 3 }]);
     const rows = (await sql<{ event_id: string; type: string }>`select event_id, type from event_receipt order by event_id`.execute(db)).rows;
     expect(rows).toEqual([{ event_id: 'e1', type: 'click' }, { event_id: 'e2', type: 'click' }]);
+  });
+
+  it('records a payment submitted twice (same idempotency key, new id) once, on both dialects', async () => {
+    const db = env.db.db;
+    const tx = (id: string) => ({ id, kind: 'wallet_topup', status: 'succeeded', amount_minor: 500, currency: 'USD',
+      idempotency_key: 'topup-42', user_id: 'u1', job_id: null, hire_id: null, campaign_id: null, event_at: 1, ingested_at: 1 });
+    await insertNewRows(db, 'transaction', ['id'], [tx('t1')]);
+    await insertNewRows(db, 'transaction', ['id'], [tx('t2')]);
+    const rows = (await sql<{ id: string }>`select id from ${sql.table('transaction')}`.execute(db)).rows;
+    expect(rows.map((r) => r.id)).toEqual(['t1']);
   });
 });

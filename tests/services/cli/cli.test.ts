@@ -12,7 +12,7 @@ import { buildCli } from '../../../services/cli/cli.js';
 const BIN = new URL('../../../bin/gigintel.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'gigintel-cli-'));
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIGINTEL_')));
-const env = { ...baseEnv, GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, GIGINTEL_LOG_LEVEL: 'warn' };
+const env = { ...baseEnv, GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_FEATURE_DEMO_SEED: 'false' };
 
 function run(args: string[], extraEnv: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 30_000 });
@@ -25,7 +25,7 @@ describe('gigintel CLI', () => {
   it('has --help on every command', async () => {
     expect(run(['--help']).out).toMatch(/^Usage: gigintel/m); // the real binary once
     const commands = [['serve'], ['worker'], ['migrate'], ['migrate', 'up'], ['migrate', 'down'], ['migrate', 'status'],
-      ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['config']];
+      ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['config'], ['seed'], ['import']];
     for (const args of commands) {
       let out = '';
       const cli = buildCli();

@@ -1,0 +1,115 @@
+// POST /v1/events through the distributed shape: `gigintel serve all` on MySQL (a fresh database)
+// and Redis (a unique prefix), batches of 500 valid ad events (mostly impressions, some clicks)
+// from a few concurrent clients for N seconds. Prints accepted events/s, and the queue depth every
+// 5 s (GET /readyz checks.queue.waiting): flat means the processor keeps up. Target ≥ 30,000/s.
+//   npm run bench -- bench/events.ts [seconds, default 60] [clients, default 4]
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createPool } from 'mysql2/promise';
+import { SETTINGS } from '../platform/config/config.settings.js';
+import { createDatabase } from '../platform/db/database.js';
+import { seedReferenceRows, SEED_AT } from '../tests/fixtures/events-seed.js';
+import { cleanEnv, freePort, start, stop, waitFor } from './bench-lib.js';
+
+const seconds = Number(process.argv[2] ?? 60);
+const clients = Number(process.argv[3] ?? 4);
+const BATCH = 500;
+const SLOTS = 20;
+const MYSQL = 'mysql://root@127.0.0.1:3306';
+const REDIS = 'redis://127.0.0.1:6379';
+const tag = `gi_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+const prefix = `gibench:${tag}`;
+const adminKey = `gi_bench_admin_${randomBytes(12).toString('hex')}`;
+
+const admin = createPool({ uri: MYSQL, connectionLimit: 1 });
+await admin.query(`CREATE DATABASE \`${tag}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const server = start(process.execPath, ['bin/gigintel.js', 'serve', 'all', '--port', String(port)], cleanEnv({
+  GIGINTEL_DATABASE_URL: `${MYSQL}/${tag}`, GIGINTEL_REDIS_URL: REDIS, GIGINTEL_REDIS_PREFIX: prefix,
+  GIGINTEL_ADMIN_KEY: adminKey, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_RATE_LIMIT_ENABLED: 'false',
+  // No demo marketplace: the benchmark seeds only what its events reference (if this build has the setting).
+  ...(SETTINGS.some((st) => st.env === 'GIGINTEL_FEATURE_DEMO_SEED') ? { GIGINTEL_FEATURE_DEMO_SEED: 'false' } : {}),
+}));
+const db = createDatabase({ url: `${MYSQL}/${tag}` });
+try {
+  await waitFor(`${base}/readyz`, 60_000); // migrated
+  await seedReferenceRows(db.db, SLOTS);
+  const created = await fetch(`${base}/v1/admin/keys`, {
+    method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench ingest', scopes: ['ingest'] }),
+  });
+  const { key } = await created.json() as { key: string };
+
+  // Bodies are built as strings: the client should spend its CPU on sending, not on JSON.stringify.
+  let seq = 0;
+  const body = (): string => {
+    const parts: string[] = [];
+    for (let i = 0; i < BATCH; i++) {
+      const n = seq++;
+      const s = n % SLOTS;
+      const type = n % 10 === 9 ? 'click' : 'impression';
+      parts.push(`{"event_id":"b${n}","type":"${type}","event_at":${SEED_AT + n},"campaign_id":"cmp${s}","creative_id":"cr${s}","placement_id":"pl${s}","user_id":"u${n % 9973}","ip":"10.0.${(n >> 8) & 255}.${n & 255}","device":"${n % 3 ? 'mobile' : 'desktop'}"}`);
+    }
+    return `{"events":[${parts.join(',')}]}`;
+  };
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const post = async () => {
+    const res = await fetch(`${base}/v1/events`, { method: 'POST', headers, body: body() });
+    const out = await res.json() as { accepted?: number };
+    if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${JSON.stringify(out).slice(0, 300)}`);
+    return out.accepted ?? 0;
+  };
+  for (let i = 0; i < 10; i++) await post(); // warm up the JIT
+  const depth = async () => {
+    const r = await (await fetch(`${base}/readyz`)).json() as { checks?: { queue?: { waiting?: number } } };
+    return r.checks?.queue?.waiting ?? -1;
+  };
+  const receipts = async () => Number((await db.db.selectFrom('event_receipt' as never).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+  let accepted = 0;
+  let requests = 0;
+  const startedAt = performance.now();
+  const until = startedAt + seconds * 1000;
+  const received0 = await receipts();
+  const samples: string[] = [];
+  const sampler = setInterval(() => {
+    void depth().then((d) => {
+      const line = `t=${((performance.now() - startedAt) / 1000).toFixed(0).padStart(3)} s  accepted ${accepted}  queue waiting ${d} jobs`;
+      samples.push(line);
+      console.log(line);
+    });
+  }, 5_000);
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < until) {
+      const n = await post(); // not `accepted += await post()`: that reads accepted before the await
+      accepted += n;
+      requests++;
+    }
+  }));
+  clearInterval(sampler);
+  const elapsed = (performance.now() - startedAt) / 1000;
+  const appliedDuring = await receipts() - received0;
+  const waitingAtEnd = await depth();
+  console.log(`\nPOST /v1/events, ${clients} clients × ${seconds} s, ${BATCH} events per request, MySQL + Redis (BullMQ), one \`serve all\` process`);
+  console.log(`accepted: ${(accepted / elapsed).toFixed(0)} events/s (${requests} requests, ${(requests / elapsed).toFixed(1)} req/s) — target ≥ 30000 ${accepted / elapsed >= 30_000 ? 'PASS' : 'MISS'}`);
+  console.log(`applied while loading: ${(appliedDuring / elapsed).toFixed(0)} events/s; queue waiting at the end: ${waitingAtEnd} jobs`);
+  // Drain: how long the processor needs for the backlog once the load stops.
+  const drainStart = performance.now();
+  while (performance.now() - drainStart < 120_000 && (await receipts()) - received0 < accepted) await new Promise((r) => setTimeout(r, 500));
+  const applied = await receipts() - received0;
+  console.log(`drained: ${applied} of ${accepted} applied ${((performance.now() - drainStart) / 1000).toFixed(1)} s after the load stopped`);
+} finally {
+  await stop(server);
+  await db.close();
+  await admin.query(`DROP DATABASE IF EXISTS \`${tag}\``);
+  await admin.end();
+  const redis = new Redis(REDIS);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}
