@@ -56,14 +56,18 @@ describe('gigintel CLI', () => {
     expect(shown.http.port).toBe(8080);
   });
 
-  it('migrates up, reports status, and rolls back', () => {
+  it('migrates up, reports status, and rolls back', { timeout: 90_000 }, () => {
     expect(run(['migrate', 'status']).out).toMatch(/^pending\s+\d{8}T\d{4}_platform/m);
     expect(run(['migrate', 'up']).out).toMatch(/^applied \d{8}T\d{4}_platform/m);
     expect(run(['migrate', 'up']).out).toBe('already up to date\n');
+    const down = run(['migrate', 'down']);
+    expect(down.out).toMatch(/^reverted \d{8}T\d{4}_marketplace_contract$/m);
+    expect(run(['migrate', 'status']).out).toMatch(/^pending\s+\d{8}T\d{4}_marketplace_contract/m);
+    expect(run(['migrate', 'up']).out).toMatch(/^applied \d{8}T\d{4}_marketplace_contract$/m);
     expect(run(['migrate', 'status']).out).toMatch(/^applied\s+\d{8}T\d{4}_platform/m);
   });
 
-  it('creates, lists and revokes keys, rejecting unknown scopes', () => {
+  it('creates, lists and revokes keys, rejecting unknown scopes', { timeout: 120_000 }, () => {
     const created = run(['keys', 'create', '--name', 'matching', '--scopes', 'score,ingest', '--json']);
     expect(created.code).toBe(0);
     const { key, apiKey } = JSON.parse(created.out);
