@@ -4,14 +4,14 @@
 import { TABLE_SPECS } from '../contract/table-specs.js';
 import {
   budgetTarget, clickProbability, creativeQuality, hireUtility, HIRE_NOISE_SD, HIRE_TEMPERATURE, PENALISED_GENDER, PLACEMENTS,
-  priceFit, skillCoverage, userAffinity,
+  priceFit, qualificationMatch, skillCoverage, userAffinity,
 } from './hire-utility.js';
 import {
   COUNTRY_MIX, COUNTRY_TAIL, LEVEL_MIX, PRICE_LOG_BY_LEVEL, PRICE_LOG_SHIFT_BY_FAMILY, RATING_MIX, REVIEWS_LOG, SKILLS_PER_PROFILE,
   TIMEZONES, UNRATED_BY_LEVEL,
 } from './profile-distributions.js';
 import { hashUnit, Random, Zipf } from './random.js';
-import { slugify, TAXONOMY } from './taxonomy.js';
+import { QUALIFICATIONS, seoTags, slugify, TAXONOMY } from './taxonomy.js';
 
 export interface MarketplaceOptions {
   providers: number;
@@ -30,9 +30,9 @@ export type ProgressFn = (phase: string, done: number, total: number) => void;
 
 /** Tables in the order they are written: every table only references tables before it. */
 export const SEED_TABLES = [
-  'category', 'skill', 'client', 'provider', 'provider_skill', 'sensitive_attribute', 'connection', 'job', 'job_skill',
-  'proposal', 'hire', 'completion', 'advertiser', 'campaign', 'creative', 'placement', 'impression', 'click', 'conversion',
-  'transaction',
+  'category', 'skill', 'qualification', 'seo_tag', 'client', 'provider', 'provider_skill', 'provider_qualification',
+  'sensitive_attribute', 'connection', 'job', 'job_skill', 'job_qualification', 'job_tag', 'proposal', 'hire', 'completion',
+  'advertiser', 'campaign', 'creative', 'placement', 'impression', 'click', 'conversion', 'transaction',
 ] as const;
 const EVENT_TABLES = new Set(['proposal', 'hire', 'completion', 'impression', 'click', 'conversion', 'transaction']);
 
@@ -47,6 +47,11 @@ const CLIENT_COUNTRIES = [['US', 0.34], ['GB', 0.1], ['CA', 0.06], ['AU', 0.06],
 const CLIENT_TZ: Record<string, string> = { ...TIMEZONES, AE: 'Asia/Dubai', SG: 'Asia/Singapore' };
 const PLATFORM_FEE = 0.1;
 const PROPOSALS_PER_JOB = 12;
+/** Chance a provider holds at least one qualification, by level; each further one is as likely again. */
+const QUALIFIED_BY_LEVEL = [0.1, 0.25, 0.45] as const;
+/** Chance a job requires qualifications (when its category has any), and a second one. */
+const JOB_QUALIFICATION_RATE = 0.2;
+const JOB_SECOND_QUALIFICATION_RATE = 0.25;
 
 /** Defaults filled in, shared by the generator and the writer's summary. */
 export function resolveOptions(o: MarketplaceOptions): Required<MarketplaceOptions> {
@@ -86,7 +91,7 @@ class ChunkBuffer {
 }
 
 interface Provider {
-  id: string; node: number; skills: Set<string>; rating: number | null; rateUsd: number; levelIdx: number; gender: string;
+  id: string; node: number; skills: Set<string>; quals: Set<string>; rating: number | null; rateUsd: number; levelIdx: number; gender: string;
 }
 
 export function* generateMarketplace(options: MarketplaceOptions, onProgress: ProgressFn = () => {}): Generator<TableChunk> {
@@ -135,6 +140,26 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
   const globalSkillZipf = new Zipf(allSkills.length, 1.1);
   const globalSkills = shuffle([...allSkills], rt);
   const childSkill = (c: Child, r: Random) => c.skills[skillZipfs.get(c.id)!.sample(r)]!;
+
+  // Qualifications and SEO tags: fixed catalogues (taxonomy.ts), tied to child categories.
+  const childByName = new Map(children.map((c) => [c.name, c]));
+  const qualsByChild = new Map<string, string[]>(children.map((c) => [c.id, []]));
+  const qualIds: string[] = [];
+  for (const q of QUALIFICATIONS) {
+    const id = `ql_${q.slug}`;
+    qualIds.push(id);
+    out.push('qualification', { id, name: q.name, issuer: q.issuer, updated_at: stamp });
+    for (const name of q.categories) qualsByChild.get(childByName.get(name)!.id)!.push(id);
+  }
+  const skillChild = new Map<string, string>();
+  for (const c of children) for (const s of c.skills) skillChild.set(s, c.id);
+  const catalogue = seoTags();
+  for (const slug of catalogue.tags) out.push('seo_tag', { id: `tag_${slug}`, slug, updated_at: stamp });
+  // A job's tag pool: its category's tags (category, parent, leading skills), then its sibling categories' tags.
+  const tagsByChild = new Map(children.map((c) => [c.id, [...new Set([
+    ...catalogue.byChild.get(c.name)!, ...children.filter((x) => x.parent === c.parent && x !== c).map((x) => catalogue.byChild.get(x.name)![0]!),
+  ])].map((t) => `tag_${t}`)]));
+  const skillTag = new Map([...catalogue.bySkill].map(([skill, tag]) => [`sk_${skill}`, `tag_${tag}`]));
   yield* out.drain();
 
   // --- clients ----------------------------------------------------------------------------------
@@ -156,6 +181,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
   // --- providers --------------------------------------------------------------------------------
   const rp = rnd('providers');
   const rs = rnd('sensitive'); // its own stream: the attribute is drawn independently of every feature
+  const rq = rnd('qualifications'); // its own stream, so the other provider draws are unchanged
   const providers: Provider[] = [];
   const providerJoined: number[] = [];
   const skillProviders = new Map<string, number[]>(allSkills.map((s) => [s, []]));
@@ -200,11 +226,29 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
       out.push('provider_skill', { provider_id: id, skill_id: s, level: Math.min(5, Math.max(1, levelIdx + 1 + rp.int(-1, 2))), years: Math.round(rp.exponential(2 + 2 * levelIdx) * 10) / 10, updated_at: stamp });
       skillProviders.get(s)!.push(i);
     }
+    // Qualifications: more for higher levels, mostly from the categories of the provider's skills.
+    const held = new Set<string>();
+    let nQuals = 0;
+    while (nQuals < 3 && rq.chance(QUALIFIED_BY_LEVEL[levelIdx]!)) nQuals++;
+    if (nQuals > 0) {
+      const weight = new Map<string, number>();
+      for (const s of skills) for (const q of qualsByChild.get(skillChild.get(s)!)!) weight.set(q, (weight.get(q) ?? 0) + 1);
+      const pool = [...weight.keys()], weights = [...weight.values()];
+      for (let t = 0; held.size < nQuals && t < 4 * nQuals; t++) {
+        // Mostly weighted by how many of the provider's skills the qualification's categories cover.
+        if (weights.some((w) => w > 0) && rq.chance(0.9)) { const k = rq.weighted(weights); held.add(pool[k]!); weights[k] = 0; }
+        else held.add(rq.pick(qualIds));
+      }
+      for (const q of held) {
+        const obtainedAt = Math.min(SYNTHETIC_END - DAY, joined + Math.floor((rq.next() - 0.6) * 3 * 365 * DAY));
+        out.push('provider_qualification', { provider_id: id, qualification_id: q, obtained_at: obtainedAt, updated_at: stamp });
+      }
+    }
     const gender = GENDERS[rs.weighted(GENDERS.map((g) => g[1]))]![0];
     out.push('sensitive_attribute', { subject_id: id, attribute: 'gender', value: gender, updated_at: stamp });
     out.push('sensitive_attribute', { subject_id: id, attribute: 'age_band', value: AGE_BANDS[rs.weighted(AGE_BANDS.map((a) => a[1]))]![0], updated_at: stamp });
     // Graph nodes: providers first, then clients.
-    providers.push({ id, node: i, skills, rating, rateUsd, levelIdx, gender });
+    providers.push({ id, node: i, skills, quals: held, rating, rateUsd, levelIdx, gender });
     yield* out.drain();
     if (i % 5000 === 4999 && i + 1 < o.providers) onProgress('providers', i + 1, o.providers);
   }
@@ -243,6 +287,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
 
   // --- jobs, proposals, hires, completions, escrow ----------------------------------------------
   const rj = rnd('jobs');
+  const rjt = rnd('job-tags'); // qualifications and tags of jobs: their own stream, so rj's draws are unchanged
   const clientZipf = new Zipf(nClients, 1.1);
   const clientByRank = shuffle(Array.from({ length: nClients }, (_, k) => k), rj);
   const postedTimes = Array.from({ length: o.jobs }, () => start + Math.floor(rj.next() * (span - 2 * HOUR))).sort((a, b) => a - b);
@@ -280,6 +325,14 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
     };
     const target = budgetTarget(jobRow);
     const reqList = [...required];
+    // Required qualifications (most jobs none), drawn from the category's own catalogue.
+    const childQuals = qualsByChild.get(child.id)!;
+    const reqQuals: string[] = [];
+    if (childQuals.length > 0 && rjt.chance(JOB_QUALIFICATION_RATE)) {
+      reqQuals.push(rjt.pick(childQuals));
+      const rest = childQuals.filter((q) => q !== reqQuals[0]);
+      if (rest.length > 0 && rjt.chance(JOB_SECOND_QUALIFICATION_RATE)) reqQuals.push(rjt.pick(rest));
+    }
 
     // Candidates by relevance (skills and level only: never the sensitive attribute).
     const k = Math.min(o.providers, 1 + rj.poisson(perJob - 1));
@@ -303,7 +356,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
       const at = postedAt + Math.floor(rj.exponential(DAY / 2));
       const features = {
         skillCoverage: skillCoverage(reqList, pr.skills), priceFit: priceFit(price, target), rating: pr.rating,
-        proximity: proximity(connected, p, clientNode, earlier),
+        proximity: proximity(connected, p, clientNode, earlier), qualificationMatch: qualificationMatch(reqQuals, pr.quals),
       };
       const utility = hireUtility(features);
       return { id: `pr_${pad(++proposalSeq, 8)}`, p, price, at, utility };
@@ -326,6 +379,14 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
     out.push('job', { ...jobRow, status });
     for (const s of reqList) out.push('job_skill', { job_id: jobRow.id, skill_id: s, required: 1, updated_at: stamp });
     if (optional && !required.has(optional)) out.push('job_skill', { job_id: jobRow.id, skill_id: optional, required: 0, updated_at: stamp });
+    for (const q of reqQuals) out.push('job_qualification', { job_id: jobRow.id, qualification_id: q, updated_at: stamp });
+    // 2–6 SEO tags: the category's own tag, the required skills' tags, then more from the category's pool.
+    const tagPool = tagsByChild.get(child.id)!;
+    const tags = new Set<string>([tagPool[0]!]);
+    const nTags = rjt.int(2, 6);
+    for (const s of reqList) { const t = skillTag.get(s); if (t && tags.size < nTags) tags.add(t); }
+    for (let t = 0; tags.size < Math.min(nTags, tagPool.length) && t < 30; t++) tags.add(rjt.pick(tagPool));
+    for (const t of tags) out.push('job_tag', { job_id: jobRow.id, tag_id: t, updated_at: stamp });
     for (const x of props) {
       out.push('proposal', { id: x.id, provider_id: providers[x.p]!.id, job_id: jobRow.id, price_minor: x.price, currency: 'USD', event_at: x.at, ingested_at: x.at + 1000 });
     }

@@ -12,9 +12,11 @@ export interface HireFeatures {
   rating: number | null;
   /** 1 when connected to the client, 0.5 when connected to a provider the client hired for an earlier job, else 0. */
   proximity: number;
+  /** Share of the job's required qualifications the provider holds, 0..1 (0 when the job requires none). */
+  qualificationMatch: number;
 }
 
-export const HIRE_WEIGHTS = { skillCoverage: 2.0, priceFit: 1.2, rating: 0.6, proximity: 0.8 } as const;
+export const HIRE_WEIGHTS = { skillCoverage: 2.0, priceFit: 1.2, rating: 0.6, proximity: 0.8, qualificationMatch: 0.5 } as const;
 /** Noise added to each proposal's utility, and the softmax temperature of the client's choice. */
 export const HIRE_NOISE_SD = 0.25;
 export const HIRE_TEMPERATURE = 0.25;
@@ -25,7 +27,7 @@ export const PENALISED_GENDER = 'f';
 export function hireUtility(f: HireFeatures): number {
   const rating = f.rating === null ? 0 : f.rating - 4.5;
   return HIRE_WEIGHTS.skillCoverage * f.skillCoverage + HIRE_WEIGHTS.priceFit * f.priceFit
-    + HIRE_WEIGHTS.rating * rating + HIRE_WEIGHTS.proximity * f.proximity;
+    + HIRE_WEIGHTS.rating * rating + HIRE_WEIGHTS.proximity * f.proximity + HIRE_WEIGHTS.qualificationMatch * f.qualificationMatch;
 }
 
 export function skillCoverage(required: readonly string[], providerSkills: ReadonlySet<string>): number {
@@ -33,6 +35,11 @@ export function skillCoverage(required: readonly string[], providerSkills: Reado
   let n = 0;
   for (const s of required) if (providerSkills.has(s)) n++;
   return n / required.length;
+}
+
+/** Share of `required` qualifications among `held`; 0 when none are required (so it only ever rewards). */
+export function qualificationMatch(required: readonly string[], held: ReadonlySet<string>): number {
+  return skillCoverage(required, held);
 }
 
 export function priceFit(priceMinor: number, budgetTargetMinor: number): number {

@@ -75,3 +75,80 @@ export const TAXONOMY: readonly TaxonomyParent[] = [
 export function slugify(text: string): string {
   return text.toLowerCase().replace(/\+/g, 'plus').replace(/#/g, 'sharp').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
+
+export interface QualificationSpec {
+  slug: string;
+  name: string;
+  issuer: string;
+  /** Child category names (keys of TAXONOMY[].children) the qualification is relevant to. */
+  categories: string[];
+}
+
+/** Certifications providers may hold and jobs may require, each tied to child categories. */
+export const QUALIFICATIONS: readonly QualificationSpec[] = [
+  { slug: 'aws-solutions-architect', name: 'AWS Certified Solutions Architect – Associate', issuer: 'Amazon Web Services', categories: ['Cloud & DevOps', 'Backend Development'] },
+  { slug: 'cka', name: 'Certified Kubernetes Administrator (CKA)', issuer: 'The Linux Foundation', categories: ['Cloud & DevOps'] },
+  { slug: 'azure-administrator', name: 'Microsoft Certified: Azure Administrator Associate', issuer: 'Microsoft', categories: ['Cloud & DevOps', 'Web Performance & Hosting'] },
+  { slug: 'oracle-java-se', name: 'Oracle Certified Professional: Java SE Developer', issuer: 'Oracle', categories: ['Backend Development', 'Desktop Applications'] },
+  { slug: 'istqb-foundation', name: 'ISTQB Certified Tester Foundation Level', issuer: 'ISTQB', categories: ['QA & Testing'] },
+  { slug: 'meta-front-end', name: 'Meta Front-End Developer Professional Certificate', issuer: 'Meta', categories: ['Frontend Development', 'Full-Stack Development'] },
+  { slug: 'tensorflow-developer', name: 'TensorFlow Developer Certificate', issuer: 'Google', categories: ['Machine Learning'] },
+  { slug: 'gcp-data-engineer', name: 'Google Cloud Professional Data Engineer', issuer: 'Google Cloud', categories: ['Data Engineering', 'Machine Learning'] },
+  { slug: 'tableau-desktop-specialist', name: 'Tableau Desktop Specialist', issuer: 'Tableau', categories: ['Business Intelligence', 'Data Analysis'] },
+  { slug: 'power-bi-data-analyst', name: 'Microsoft Certified: Power BI Data Analyst Associate', issuer: 'Microsoft', categories: ['Business Intelligence', 'Data Analysis'] },
+  { slug: 'adobe-certified-graphic-design', name: 'Adobe Certified Professional: Graphic Design & Illustration', issuer: 'Adobe', categories: ['Graphic Design', '3D & Illustration'] },
+  { slug: 'adobe-certified-video', name: 'Adobe Certified Professional: Video Design', issuer: 'Adobe', categories: ['Video & Animation'] },
+  { slug: 'google-ux-design', name: 'Google UX Design Professional Certificate', issuer: 'Google', categories: ['UI/UX Design'] },
+  { slug: 'hubspot-content-marketing', name: 'HubSpot Content Marketing Certification', issuer: 'HubSpot Academy', categories: ['Content Writing', 'Copywriting', 'Digital Marketing'] },
+  { slug: 'cptc', name: 'Certified Professional Technical Communicator (CPTC)', issuer: 'Society for Technical Communication', categories: ['Technical Writing'] },
+  { slug: 'cprw', name: 'Certified Professional Résumé Writer (CPRW)', issuer: 'PARW/CC', categories: ['Resume & Career'] },
+  { slug: 'ata-certified-translator', name: 'ATA Certified Translator', issuer: 'American Translators Association', categories: ['European Languages', 'Specialised Translation'] },
+  { slug: 'diptrans', name: 'Diploma in Translation (DipTrans)', issuer: 'Chartered Institute of Linguists', categories: ['European Languages', 'Asian Languages', 'Specialised Translation', 'Localization'] },
+  { slug: 'google-ads', name: 'Google Ads Certification', issuer: 'Google', categories: ['Digital Marketing', 'E-commerce Marketing'] },
+  { slug: 'google-analytics', name: 'Google Analytics Certification', issuer: 'Google', categories: ['Marketing Analytics', 'Digital Marketing'] },
+  { slug: 'salesforce-administrator', name: 'Salesforce Certified Administrator', issuer: 'Salesforce', categories: ['Sales & Lead Generation'] },
+  { slug: 'cpa', name: 'Certified Public Accountant (CPA)', issuer: 'AICPA', categories: ['Tax & Compliance', 'Financial Analysis', 'Bookkeeping'] },
+  { slug: 'cfa', name: 'CFA Charterholder', issuer: 'CFA Institute', categories: ['Financial Analysis'] },
+  { slug: 'quickbooks-proadvisor', name: 'QuickBooks Online ProAdvisor', issuer: 'Intuit', categories: ['Bookkeeping'] },
+  { slug: 'enrolled-agent', name: 'Enrolled Agent (EA)', issuer: 'Internal Revenue Service', categories: ['Tax & Compliance'] },
+  { slug: 'certified-blockchain-developer', name: 'Certified Blockchain Developer', issuer: 'Blockchain Council', categories: ['Crypto & Fintech'] },
+  { slug: 'pmp', name: 'Project Management Professional (PMP)', issuer: 'Project Management Institute', categories: ['Project Management'] },
+  { slug: 'certified-scrummaster', name: 'Certified ScrumMaster (CSM)', issuer: 'Scrum Alliance', categories: ['Project Management', 'QA & Testing'] },
+  { slug: 'zendesk-support-admin', name: 'Zendesk Support Administrator', issuer: 'Zendesk', categories: ['Customer Support'] },
+  { slug: 'cswp', name: 'Certified SOLIDWORKS Professional (CSWP)', issuer: 'Dassault Systèmes', categories: ['CAD & Drafting'] },
+  { slug: 'autodesk-revit-professional', name: 'Autodesk Certified Professional: Revit for Architectural Design', issuer: 'Autodesk', categories: ['Architecture & Interior', 'CAD & Drafting'] },
+];
+
+/** Suffix of the SEO tag made from a skill, by price family ("react-developer"; "logo-design"). */
+const TAG_SUFFIX: Partial<Record<TaxonomyParent['family'], string>> = { programming: '-developer', web: '-developer' };
+/** How many skills of each child category (in taxonomy order) get an SEO tag of their own. */
+const TAGGED_SKILLS_PER_CHILD = 3;
+
+export interface SeoTagSpec { slug: string; /** Skill slugs whose tag this is (empty for category tags). */ skills: string[] }
+
+/**
+ * The SEO tag catalogue: one tag per parent and child category, and one per leading skill of each
+ * child (programming and web skills as "<skill>-developer"). Returns, per child category name, its
+ * tag pool (category tags first), and the tag of each tagged skill slug.
+ */
+export function seoTags(): { tags: string[]; byChild: Map<string, string[]>; bySkill: Map<string, string> } {
+  const tags: string[] = [];
+  const seen = new Set<string>();
+  const add = (slug: string) => { if (!seen.has(slug)) { seen.add(slug); tags.push(slug); } return slug; };
+  const byChild = new Map<string, string[]>();
+  const bySkill = new Map<string, string>();
+  for (const parent of TAXONOMY) {
+    const parentTag = add(parent.slug);
+    for (const [name, skills] of Object.entries(parent.children)) {
+      const pool = [add(slugify(name)), parentTag];
+      for (const s of skills.slice(0, TAGGED_SKILLS_PER_CHILD)) {
+        const skillSlug = slugify(s);
+        const tag = bySkill.get(skillSlug) ?? add(`${skillSlug}${TAG_SUFFIX[parent.family] ?? ''}`);
+        bySkill.set(skillSlug, tag);
+        if (!pool.includes(tag)) pool.push(tag);
+      }
+      byChild.set(name, pool);
+    }
+  }
+  return { tags, byChild, bySkill };
+}

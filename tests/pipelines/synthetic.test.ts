@@ -10,9 +10,11 @@ import { createDatabase, type DatabaseHandle } from '../../platform/db/database.
 import { createMigrationRunner, loadMigrationFiles } from '../../platform/db/migrator.js';
 import { generateMarketplace, proximity, SEED_TABLES, seedTableKey, type MarketplaceOptions } from '../../pipelines/synthetic/generate-marketplace.js';
 import {
-  budgetTarget, clickProbability, creativeQuality, hireUtility, PENALISED_GENDER, PLACEMENTS, priceFit, skillCoverage, userAffinity,
+  budgetTarget, clickProbability, creativeQuality, hireUtility, PENALISED_GENDER, PLACEMENTS, priceFit, qualificationMatch, skillCoverage,
+  userAffinity,
 } from '../../pipelines/synthetic/hire-utility.js';
 import { seedMarketplace } from '../../pipelines/synthetic/seed-marketplace.js';
+import { QUALIFICATIONS, slugify } from '../../pipelines/synthetic/taxonomy.js';
 import { useTestEnv } from '../helpers/test-env.js';
 
 type Row = Record<string, unknown>;
@@ -58,6 +60,10 @@ describe('determinism', () => {
     await seedMarketplace(a.db, SMALL); // idempotent writers: a second run is a no-op
     expect(await dumpHash(a)).toBe(hashA);
   }, 30_000);
+
+  it('hashes every table the seed writes, the qualification and tag tables included', () => {
+    for (const t of ['qualification', 'seo_tag', 'provider_qualification', 'job_qualification', 'job_tag']) expect(SEED_TABLES).toContain(t);
+  });
 });
 
 describe('planted properties', () => {
@@ -78,6 +84,14 @@ describe('planted properties', () => {
       const s = skills.get(String(r.provider_id)) ?? new Set<string>();
       s.add(String(r.skill_id));
       skills.set(String(r.provider_id), s);
+    }
+    const requiredQuals = new Map<string, string[]>();
+    for (const r of await rows(h, 'select job_id, qualification_id from job_qualification')) {
+      requiredQuals.set(String(r.job_id), [...(requiredQuals.get(String(r.job_id)) ?? []), String(r.qualification_id)]);
+    }
+    const held = new Map<string, Set<string>>();
+    for (const r of await rows(h, 'select provider_id, qualification_id from provider_qualification')) {
+      held.set(String(r.provider_id), (held.get(String(r.provider_id)) ?? new Set<string>()).add(String(r.qualification_id)));
     }
     const rating = new Map((await rows(h, 'select id, rating from provider')).map((r) => [String(r.id), r.rating as number | null]));
     const adj = new Map<string, Set<string>>();
@@ -101,6 +115,7 @@ describe('planted properties', () => {
         skillCoverage: skillCoverage(required.get(jobId) ?? [], skills.get(String(p.provider_id)) ?? new Set()),
         priceFit: priceFit(Number(p.price_minor), target), rating: rating.get(String(p.provider_id)) ?? null,
         proximity: proximity(connected, String(p.provider_id), client, earlier),
+        qualificationMatch: qualificationMatch(requiredQuals.get(jobId) ?? [], held.get(String(p.provider_id)) ?? new Set()),
       });
       const hired = hires.get(jobId);
       const props = proposals.get(jobId) ?? [];
@@ -113,6 +128,58 @@ describe('planted properties', () => {
     }
     expect(judged).toBeGreaterThan(200);
     expect(aboveMedian / judged).toBeGreaterThan(0.8);
+  });
+
+  it('fills qualifications and SEO tags', async () => {
+    for (const table of ['qualification', 'seo_tag', 'provider_qualification', 'job_qualification', 'job_tag']) {
+      const [r] = await rows(h, `select count(*) as n from ${table}`);
+      expect([table, Number(r!.n) > 0]).toEqual([table, true]);
+    }
+    const [{ n: nQuals }] = (await rows(h, 'select count(*) as n from qualification')) as [{ n: number }];
+    expect(Number(nQuals)).toBe(QUALIFICATIONS.length);
+    const [{ n: nTags }] = (await rows(h, 'select count(*) as n from seo_tag')) as [{ n: number }];
+    expect(Number(nTags)).toBeGreaterThan(100);
+    // Providers hold 0–3, experts more often than entry-level providers.
+    const perProvider = await rows(h, `
+      select p.level, count(q.qualification_id) as n from provider p
+      left join provider_qualification q on q.provider_id = p.id group by p.id, p.level`);
+    expect(perProvider.every((r) => Number(r.n) <= 3)).toBe(true);
+    const mean = (level: string) => {
+      const xs = perProvider.filter((r) => r.level === level).map((r) => Number(r.n));
+      return xs.reduce((a, x) => a + x, 0) / xs.length;
+    };
+    expect(mean('expert')).toBeGreaterThan(2 * mean('entry'));
+    // Jobs: 2–6 tags each; 0–2 qualifications, most none.
+    const tagsPerJob = await rows(h, 'select j.id, count(t.tag_id) as n from job j left join job_tag t on t.job_id = j.id group by j.id');
+    expect(tagsPerJob.every((r) => Number(r.n) >= 2 && Number(r.n) <= 6)).toBe(true);
+    const qualsPerJob = await rows(h, 'select j.id, count(q.qualification_id) as n from job j left join job_qualification q on q.job_id = j.id group by j.id');
+    expect(qualsPerJob.every((r) => Number(r.n) <= 2)).toBe(true);
+    expect(qualsPerJob.filter((r) => Number(r.n) === 0).length / qualsPerJob.length).toBeGreaterThan(0.5);
+  });
+
+  it('requires only qualifications of the job\'s category family', async () => {
+    const parentOf = new Map((await rows(h, 'select id, parent_id from category')).map((r) => [String(r.id), String(r.parent_id ?? r.id)]));
+    const families = new Map(QUALIFICATIONS.map((q) => [`ql_${q.slug}`, new Set(q.categories.map((c) => parentOf.get(`cat_${slugify(c)}`)!))]));
+    const required = await rows(h, 'select q.qualification_id, j.category_id from job_qualification q join job j on j.id = q.job_id');
+    expect(required.length).toBeGreaterThan(20);
+    for (const r of required) {
+      const family = parentOf.get(String(r.category_id))!;
+      expect([r.qualification_id, families.get(String(r.qualification_id))?.has(family)]).toEqual([r.qualification_id, true]);
+    }
+  });
+
+  it('hires providers holding a required qualification more often than they propose', async () => {
+    const share = async (table: 'proposal' | 'hire') => {
+      const [r] = await rows(h, `
+        select count(*) as n, sum(case when exists (
+          select 1 from job_qualification jq join provider_qualification pq on pq.qualification_id = jq.qualification_id
+          where jq.job_id = x.job_id and pq.provider_id = x.provider_id) then 1 else 0 end) as held
+        from ${table} x where exists (select 1 from job_qualification jq where jq.job_id = x.job_id)`);
+      return { n: Number(r!.n), share: Number(r!.held) / Number(r!.n) };
+    };
+    const proposals = await share('proposal'), hires = await share('hire');
+    expect(hires.n).toBeGreaterThan(30);
+    expect(hires.share).toBeGreaterThan(1.5 * proposals.share);
   });
 
   it('plants click-fraud bursts: one IP, sub-second clicks, labelled', async () => {
