@@ -14,7 +14,7 @@ import { createMigrationRunner, loadMigrationFiles } from '../platform/db/migrat
 import { createMysqlDatabase, dropMysqlDatabase, uniqueName } from '../tests/helpers/test-env.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
-const CHUNK = Number(process.argv[3] ?? 1_000);
+const CHUNK = Number(process.argv[3] ?? 2_500);
 const CONC = Number(process.argv[4] ?? 4);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 // With node --expose-gc, also the live heap after a full collection: tells growth from garbage.

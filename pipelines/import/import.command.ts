@@ -36,7 +36,7 @@ export function importCommand(): Command {
     .option('--dry-run', 'validate and report without writing')
     .option('--strict', `exit ${STRICT_EXIT_CODE} when any row was rejected`)
     .option('--rejects <file>', 'where to write rejected rows as CSV (default <file>.rejects.csv)')
-    .option('--chunk-size <n>', 'rows per upsert transaction (default 1000)', chunkSizeArg)
+    .option('--chunk-size <n>', 'rows per upsert transaction (default 2500)', chunkSizeArg)
     .action(async function (this: Command, table: string, file: string, o: ImportCliOptions) {
       // Checked before the platform starts: a typo should not wait for a database connection.
       if (!IMPORTABLE_TABLES.includes(table)) {

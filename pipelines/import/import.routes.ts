@@ -17,7 +17,7 @@ const ImportParams = Type.Object({
 });
 const ImportQuery = Type.Object({
   dryRun: Type.Optional(Type.Boolean({ description: 'validate and report without writing' })),
-  chunkSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_CHUNK_SIZE, description: 'rows per upsert transaction (default 1000)' })),
+  chunkSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_CHUNK_SIZE, description: 'rows per upsert transaction (default 2500)' })),
 }, { additionalProperties: false });
 const ImportHeaders = Type.Object({
   'content-type': Type.String({ description: 'text/csv (header row required) or application/x-ndjson (one JSON object per line)' }),

@@ -75,6 +75,18 @@ describe.each(DIALECTS)('source writes on %s', (dialect) => {
     expect(rows).toEqual([{ event_id: 'e1', type: 'click' }, { event_id: 'e2', type: 'click' }]);
   });
 
+  it('stores an object value as JSON text rather than letting it become SQL', async () => {
+    const db = env.db.db;
+    const row = { id: 'adv_1', name: "O'Brien & Co; drop table x", client_id: null, updated_at: 1 };
+    await upsertRows(db, 'advertiser', ['id'], [row], 'updated_at');
+    await upsertRows(db, 'campaign', ['id'], [{ id: 'cmp_1', advertiser_id: 'adv_1', name: 'c', bid_type: 'cpc', bid_minor: 10, currency: 'USD',
+      daily_budget_minor: null, lifetime_budget_minor: null, starts_at: 1, ends_at: null, targeting: { country: ['DE'], 'a = 1': 'x' }, status: 'active', updated_at: 1 }], 'updated_at');
+    const adv = (await sql<{ name: string }>`select name from advertiser`.execute(db)).rows;
+    expect(adv[0]?.name).toBe("O'Brien & Co; drop table x");
+    const c = (await sql<{ targeting: string }>`select targeting from campaign`.execute(db)).rows;
+    expect(JSON.parse(c[0]!.targeting)).toEqual({ country: ['DE'], 'a = 1': 'x' });
+  });
+
   it('records a payment submitted twice (same idempotency key, new id) once, on both dialects', async () => {
     const db = env.db.db;
     const tx = (id: string) => ({ id, kind: 'wallet_topup', status: 'succeeded', amount_minor: 500, currency: 'USD',
