@@ -1,19 +1,12 @@
 // Shared by the benchmarks: start servers as child processes, wait until they answer, and drive
 // load with wrk (if installed) or autocannon.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import autocannon from 'autocannon';
+import { freePort } from '../tests/helpers/free-port.js';
+
+export { freePort };
 
 export const ROOT = new URL('..', import.meta.url).pathname;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIGINTEL_')));

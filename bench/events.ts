@@ -4,11 +4,9 @@
 // 5 s (GET /readyz checks.queue.waiting): flat means the processor keeps up. Target ≥ 30,000/s.
 //   npm run bench -- bench/events.ts [seconds, default 60] [clients, default 4] [offered events/s, default unpaced] [queue concurrency]
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createPool } from 'mysql2/promise';
-import { SETTINGS } from '../platform/config/config.settings.js';
 import { createDatabase } from '../platform/db/database.js';
 import { seedReferenceRows, SEED_AT } from '../tests/fixtures/events-seed.js';
+import { createMysqlDatabase, deleteRedisKeys, dropMysqlDatabase, REDIS_URL as REDIS, uniqueName } from '../tests/helpers/test-env.js';
 import { cleanEnv, freePort, start, stop, waitFor } from './bench-lib.js';
 
 const seconds = Number(process.argv[2] ?? 60);
@@ -20,24 +18,21 @@ const rate = Number(process.argv[4] ?? 0);
 const concurrency = process.argv[5];
 const BATCH = 500;
 const SLOTS = 20;
-const MYSQL = 'mysql://root@127.0.0.1:3306';
-const REDIS = 'redis://127.0.0.1:6379';
-const tag = `gi_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+const tag = uniqueName('gi_bench');
 const prefix = `gibench:${tag}`;
 const adminKey = `gi_bench_admin_${randomBytes(12).toString('hex')}`;
 
-const admin = createPool({ uri: MYSQL, connectionLimit: 1 });
-await admin.query(`CREATE DATABASE \`${tag}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+const databaseUrl = await createMysqlDatabase(tag);
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = start(process.execPath, ['bin/gigintel.js', 'serve', 'all', '--port', String(port)], cleanEnv({
-  GIGINTEL_DATABASE_URL: `${MYSQL}/${tag}`, GIGINTEL_REDIS_URL: REDIS, GIGINTEL_REDIS_PREFIX: prefix,
+  GIGINTEL_DATABASE_URL: databaseUrl, GIGINTEL_REDIS_URL: REDIS, GIGINTEL_REDIS_PREFIX: prefix,
   GIGINTEL_ADMIN_KEY: adminKey, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_RATE_LIMIT_ENABLED: 'false',
   ...(concurrency ? { GIGINTEL_QUEUE_CONCURRENCY: concurrency } : {}),
-  // No demo marketplace: the benchmark seeds only what its events reference (if this build has the setting).
-  ...(SETTINGS.some((st) => st.env === 'GIGINTEL_FEATURE_DEMO_SEED') ? { GIGINTEL_FEATURE_DEMO_SEED: 'false' } : {}),
+  // No demo marketplace: the benchmark seeds only what its events reference.
+  GIGINTEL_FEATURE_DEMO_SEED: 'false',
 }));
-const db = createDatabase({ url: `${MYSQL}/${tag}` });
+const db = createDatabase({ url: databaseUrl });
 try {
   await waitFor(`${base}/readyz`, 60_000); // migrated
   await seedReferenceRows(db.db, SLOTS);
@@ -119,16 +114,8 @@ try {
 } finally {
   await stop(server);
   await db.close();
-  await admin.query(`DROP DATABASE IF EXISTS \`${tag}\``);
-  await admin.end();
-  const redis = new Redis(REDIS);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
+  await dropMysqlDatabase(tag);
+  await deleteRedisKeys(prefix);
 }
 
 /** "flat" when the last depth sample is within 20% (or 50 jobs) of the second one, else "growing". */

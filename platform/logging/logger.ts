@@ -26,7 +26,6 @@ export function createLogger(opts: LoggerOptions): Logger {
         paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', '*.password', '*.adminKey', '*.token', 'key'],
         censor: '***',
       },
-      ...(opts.pretty ? { transport: undefined } : {}),
     },
     opts.pretty ? prettyStream(opts.destination ?? process.stdout) : (opts.destination ?? process.stdout),
   );

@@ -2,15 +2,7 @@
 // how the service behaves while Redis is down and whether it recovers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    }).on('error', reject);
-  });
-}
+import { freePort } from './free-port.js';
 
 async function waitForPort(port: number, up: boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
