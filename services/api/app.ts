@@ -18,6 +18,8 @@ import { runWithCorrelation } from '../../platform/logging/correlation.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import type { Metrics } from '../../platform/metrics/metrics.js';
 import type { JobQueue } from '../../platform/queue/queue.types.js';
+import { queueAdminRoutes } from './admin/queue-admin.routes.js';
+import { sensitiveAttributeRoutes } from './admin/sensitive-attribute.routes.js';
 import { apiKeyRoutes } from './auth/api-key.routes.js';
 import { hashKey } from './auth/api-key.service.js';
 import type { AppServices } from './app-services.js';
@@ -139,6 +141,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   if (mode === 'all' || mode === 'api') {
     await app.register(apiKeyRoutes, { apiKeys: deps.services.apiKeys, audit: deps.services.audit });
     await app.register(eventsRoutes, { events: deps.services.events });
+    await app.register(queueAdminRoutes, { queue: deps.queue, jobNames: deps.services.jobs.map((j) => j.name), audit: deps.services.audit, db: deps.db.db });
+    await app.register(sensitiveAttributeRoutes, { db: deps.db.db, audit: deps.services.audit });
     await app.register(importRoutes, { db: deps.db.db, audit: deps.services.audit, bodyLimitBytes: config.http.bodyLimitBytes });
   }
   // mode 'scoring' mounts only the scoring routes (added with the scoring service); 'worker' only the probes.

@@ -192,6 +192,33 @@ describe.each(TARGETS)('event ingestion: $label', (target) => {
     expect(await count('event_receipt', ['bad-prop', 'bad-pu'])).toBe(0); // not claimed: a replay after a fix applies them
   }, 30_000);
 
+  it('lets an operator list dead letters and replay them once the cause is fixed', async () => {
+    const listed = await t.app.inject({ method: 'GET', url: '/v1/admin/dead-letters?job=events.apply', headers: t.adminAuth });
+    expect(listed.statusCode).toBe(200);
+    const [dead] = listed.json<{ deadLetters: { id: string; name: string; error: string }[] }>().deadLetters;
+    expect(dead).toMatchObject({ name: 'events.apply' });
+    expect(dead!.error).toContain('unknown provider p-ghost');
+    expect((await t.app.inject({ method: 'GET', url: '/v1/admin/dead-letters', headers: ingest })).statusCode).toBe(403);
+    const unknownJob = await t.app.inject({ method: 'GET', url: '/v1/admin/dead-letters?job=nope', headers: t.adminAuth });
+    expect(unknownJob.statusCode).toBe(400);
+    expect(unknownJob.json().error.details.problems).toEqual([{ path: '/job', message: expect.stringContaining('events.apply') }]);
+
+    // The fix: the providers the events name now exist. Replaying applies both events.
+    await raw().insertInto('provider').values(['p-unknown', 'p-ghost'].map((id) => ({
+      id, headline: id, hourly_rate_minor: 1000, currency: 'EUR', country: 'DE', timezone: 'Europe/Berlin', level: 'entry',
+      review_count: 0, completed_jobs: 0, joined_at: SEED_AT, profile_event_at: 0, updated_at: SEED_AT,
+    }))).execute();
+    const retry = await t.app.inject({ method: 'POST', url: `/v1/admin/dead-letters/events.apply/${dead!.id}/retry`, headers: t.adminAuth });
+    expect(retry.statusCode).toBe(200);
+    await vi.waitFor(async () => expect(await count('event_receipt', ['bad-prop', 'bad-pu'])).toBe(2), { timeout: 15_000, interval: 50 });
+    expect(await count('proposal', ['bad-prop'])).toBe(1);
+    expect((await t.platform.queue.deadLetters('events.apply'))).toHaveLength(0);
+    const again = await t.app.inject({ method: 'POST', url: `/v1/admin/dead-letters/events.apply/${dead!.id}/retry`, headers: t.adminAuth });
+    expect(again.statusCode).toBe(404);
+    const audit = await t.app.inject({ method: 'GET', url: '/v1/admin/audit?objectType=job', headers: t.adminAuth });
+    expect(audit.json().entries[0]).toMatchObject({ action: 'job.retried', objectId: `events.apply/${dead!.id}` });
+  }, 30_000);
+
   it('asks for an ingest key and refuses a batch over the limit, naming it', async () => {
     const one = [adEvent('auth-1', 'impression', 1)];
     expect((await post(one, {})).statusCode).toBe(401);
