@@ -25,7 +25,7 @@ describe.each(DIALECTS)('sensitive attributes on %s', (dialect) => {
   });
   afterAll(async () => { await t?.close(); });
 
-  const get = (query: string, headers = t.adminAuth) => t.app.inject({ method: 'GET', url: `/v1/admin/sensitive-attributes${query}`, headers });
+  const get = (query: string, headers: Record<string, string> = t.adminAuth) => t.app.inject({ method: 'GET', url: `/v1/admin/sensitive-attributes${query}`, headers });
 
   it('is refused without the admin scope', async () => {
     expect((await get('', {})).statusCode).toBe(401);
