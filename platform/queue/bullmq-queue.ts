@@ -2,15 +2,18 @@
 // configured key prefix. Two connections: the producer fails fast while Redis is down (no offline
 // queue, one retry) so enqueue() can answer 503 instead of hanging; the workers' connection waits
 // and retries forever, as BullMQ requires. Both reconnect by themselves when Redis comes back.
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+// Flows go through a FlowProducer on the producer connection; cron schedules are BullMQ job
+// schedulers on the queue of their job name, with a hash (id → job name) to find them by id.
+import { randomUUID } from 'node:crypto';
+import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { dependencyFailure, ServiceUnavailableError } from '../errors/app-error.js';
 import { currentCorrelationId, runWithCorrelation } from '../logging/correlation.js';
 import type { Logger } from '../logging/logger.js';
 import {
-  assertValidJobId, UnrecoverableJobError,
-  type DeadJob, type EnqueueOptions, type JobContext, type JobDefinition, type JobName, type JobQueue, type JobTypes,
-  type QueueCounts, type QueueDefaults, type QueueMetricsHooks,
+  assertValidJobId, assertValidScheduleId, nextCronRun, UnrecoverableJobError,
+  type DeadJob, type EnqueueOptions, type FlowJob, type JobContext, type JobDefinition, type JobName, type JobQueue, type JobTypes,
+  type QueueCounts, type QueueDefaults, type QueueMetricsHooks, type ScheduleInfo,
 } from './queue.types.js';
 import { settlesWithin } from './settles-within.js';
 
@@ -72,6 +75,17 @@ export function createBullmqQueue(deps: BullmqQueueDeps): JobQueue {
   let started = false;
   let workersUp = false;
   let closing: Promise<void> | null = null;
+  let flowProducer: FlowProducer | null = null;
+  // Which queue (job name) holds each schedule; BullMQ keeps schedulers per queue.
+  const scheduleIndexKey = `${prefix}:job-schedules:index`;
+
+  function flows(): FlowProducer {
+    if (!flowProducer) {
+      flowProducer = new FlowProducer({ connection: producer, prefix });
+      flowProducer.on('error', onQueueError);
+    }
+    return flowProducer;
+  }
 
   function queueFor(name: string): Queue<Envelope> {
     const existing = queues.get(name);
@@ -101,6 +115,11 @@ export function createBullmqQueue(deps: BullmqQueueDeps): JobQueue {
     };
   }
 
+  function flowNode(job: FlowJob, jobId: string) {
+    assertValidJobId(jobId); // a derived child id may be too long
+    return { name: job.name, queueName: job.name, data: envelope(job.payload, job.opts), opts: { ...jobOptions(job.name, job.opts), jobId } };
+  }
+
   function envelope(payload: unknown, opts: EnqueueOptions | undefined): Envelope {
     return { payload, correlationId: opts?.correlationId ?? currentCorrelationId(), enqueuedAt: Date.now() };
   }
@@ -128,6 +147,11 @@ export function createBullmqQueue(deps: BullmqQueueDeps): JobQueue {
         const ctx: JobContext = {
           id, name, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1,
           correlationId, log: jobLog, signal: abort.signal,
+          childrenValues: async () => {
+            // Keys are full Redis keys (`${prefix}:${queue}:${id}`); ids and job names hold no ':'.
+            const values = await redisCall(() => job.getChildrenValues<unknown>());
+            return Object.fromEntries(Object.entries(values).map(([key, v]) => [key.slice(key.lastIndexOf(':') + 1), v]));
+          },
         };
         const startedAt = Date.now();
         try {
@@ -206,7 +230,7 @@ export function createBullmqQueue(deps: BullmqQueueDeps): JobQueue {
         await settlesWithin(Promise.allSettled(list.map((w) => w.disconnect())), CLOSE_STEP_MS);
       }
     }
-    await settlesWithin(Promise.allSettled([...queues.values()].map((q) => q.close())), CLOSE_STEP_MS);
+    await settlesWithin(Promise.allSettled([...queues.values(), ...(flowProducer ? [flowProducer] : [])].map((q) => q.close())), CLOSE_STEP_MS);
     producer.disconnect();
     workerConnection?.disconnect();
   }
@@ -239,6 +263,56 @@ export function createBullmqQueue(deps: BullmqQueueDeps): JobQueue {
       return { ids: added.map((j) => j.id ?? '') };
     },
 
+    async enqueueFlow(parent: FlowJob, children: FlowJob[]): Promise<{ id: string }> {
+      const parentId = parent.opts?.jobId ?? randomUUID();
+      const parentNode = flowNode(parent, parentId);
+      const childNodes = children.map((c, i) => flowNode(c, c.opts?.jobId ?? `${parentId}-${i}`));
+      return redisCall(async () => {
+        // BullMQ would attach the children to an existing parent; ours is a no-op instead. (Two
+        // concurrent first calls may both pass this check: the children's ids are deterministic,
+        // so BullMQ deduplicates them and the flow is still stored once.)
+        if (await queueFor(parent.name).getJob(parentId)) return { id: parentId };
+        const node = await flows().add({ ...parentNode, children: childNodes });
+        return { id: node.job.id ?? parentId };
+      });
+    },
+
+    async upsertSchedule<N extends JobName>(id: string, cron: string, job: { name: N; payload: JobTypes[N] }): Promise<void> {
+      assertValidScheduleId(id);
+      nextCronRun(cron, Date.now()); // the same validation as the inline queue
+      const template = jobOptions(job.name, undefined); // attempts, backoff and retention of each run
+      await redisCall(async () => {
+        const previous = await producer.hget(scheduleIndexKey, id);
+        if (previous !== null && previous !== job.name) await queueFor(previous).removeJobScheduler(id);
+        await queueFor(job.name).upsertJobScheduler(id, { pattern: cron, tz: 'UTC' }, {
+          name: job.name, data: { payload: job.payload, correlationId: undefined, enqueuedAt: Date.now() }, opts: template,
+        });
+        await producer.hset(scheduleIndexKey, id, job.name);
+      });
+    },
+
+    async removeSchedule(id: string): Promise<boolean> {
+      return redisCall(async () => {
+        const name = await producer.hget(scheduleIndexKey, id);
+        if (name === null) return false;
+        const removed = await queueFor(name).removeJobScheduler(id);
+        await producer.hdel(scheduleIndexKey, id);
+        return removed;
+      });
+    },
+
+    async schedules(): Promise<ScheduleInfo[]> {
+      return redisCall(async () => {
+        const index = await producer.hgetall(scheduleIndexKey);
+        const out: ScheduleInfo[] = [];
+        for (const [id, name] of Object.entries(index).sort(([a], [b]) => a.localeCompare(b))) {
+          const s = await queueFor(name).getJobScheduler(id);
+          if (s?.pattern) out.push({ id, cron: s.pattern, name, nextRunAt: s.next ?? null });
+        }
+        return out;
+      });
+    },
+
     async startWorkers(): Promise<void> {
       if (closing) throw new Error('the job queue is shut down');
       if (started) return;
@@ -252,12 +326,13 @@ export function createBullmqQueue(deps: BullmqQueueDeps): JobQueue {
       const out: Record<string, QueueCounts> = {};
       await redisCall(async () => {
         for (const name of names) {
-          const c = await queueFor(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+          const c = await queueFor(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'waiting-children');
           out[name] = {
             waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
             active: c.active ?? 0,
             delayed: c.delayed ?? 0,
             dead: c.failed ?? 0,
+            ...(c['waiting-children'] ? { waitingChildren: c['waiting-children'] } : {}),
           };
         }
       });

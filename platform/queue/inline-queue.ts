@@ -2,21 +2,25 @@
 // enqueue() resolves only once the row is committed, so an accepted job survives a crash. Workers
 // claim due rows with a compare-and-set (safe with several processes on one MySQL database), keep
 // a lease on them while they run, and a job whose worker died is claimed again when the lease ends.
+// Flows are a parent row in status `children` that the last completing child makes due; cron
+// schedules live in `queue_schedule` and every polling process fires the due ones (a compare-and-set
+// makes sure each run is enqueued once).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DatabaseHandle } from '../db/database.js';
-import { dependencyFailure, ServiceUnavailableError } from '../errors/app-error.js';
+import { dependencyFailure, ServiceUnavailableError, ValidationError } from '../errors/app-error.js';
 import { currentCorrelationId, runWithCorrelation } from '../logging/correlation.js';
 import type { Logger } from '../logging/logger.js';
 import {
-  claimDueJobs, completeJob, countJobs, extendLease, failJob, insertJobs, listDeadJobs, releaseJob, retryDeadJob,
+  childResults, claimDueJobs, completeJob, countJobs, deleteScheduleRow, dueSchedules, extendLease, failJob, fireSchedule,
+  insertFlow, insertJobs, listDeadJobs, listSchedules, releaseJob, retryDeadJob, upsertScheduleRow,
   type ClaimedJob, type JobClaim,
 } from './queue-job.repository.js';
 import type { NewQueueJob, QueueJobRow } from './queue-job.table.js';
 import {
-  assertValidJobId, UnrecoverableJobError,
-  type DeadJob, type EnqueueOptions, type JobContext, type JobDefinition, type JobName, type JobQueue, type JobTypes,
-  type QueueCounts, type QueueDefaults, type QueueMetricsHooks,
+  assertValidJobId, assertValidScheduleId, nextCronRun, UnrecoverableJobError,
+  type DeadJob, type EnqueueOptions, type FlowJob, type JobContext, type JobDefinition, type JobName, type JobQueue, type JobTypes,
+  type QueueCounts, type QueueDefaults, type QueueMetricsHooks, type ScheduleInfo,
 } from './queue.types.js';
 import { settlesWithin } from './settles-within.js';
 
@@ -27,6 +31,8 @@ export interface InlineQueueDeps {
   metrics?: QueueMetricsHooks;
   /** Written to locked_by; unique per process by default. */
   workerId?: string;
+  /** Epoch ms; tests move it forward to make a cron schedule due. Date.now by default. */
+  now?: () => number;
 }
 
 interface Registered {
@@ -49,9 +55,11 @@ interface Running {
 const MAX_POLL_BACKOFF_MS = 5_000;
 const MAX_ERROR_CHARS = 8_000;
 const RELEASE_WAIT_MS = 1_000;
+const SCHEDULES_PER_POLL = 50;
 
 export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
   const { db, log, defaults } = deps;
+  const clock = deps.now ?? Date.now;
   const workerId = (deps.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`).slice(-64);
   const registered = new Map<string, Registered>();
   const retryTimers = new Set<NodeJS.Timeout>();
@@ -61,6 +69,7 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
   let polling: Promise<void> | null = null;
   let pollAgain = false;
   let pollFailures = 0;
+  let schedulesCheckedAt = -Infinity;
 
   // --- producing -------------------------------------------------------------------------------
 
@@ -92,6 +101,43 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
     wake(); // a worker in this process starts at once instead of at the next poll
   }
 
+  function assertJobName(name: string, path: string): void {
+    if (typeof name !== 'string' || name.length === 0 || name.length > 100) {
+      throw new ValidationError(`invalid job name "${String(name).slice(0, 140)}"`, [{ path, message: 'must be 1-100 characters' }]);
+    }
+  }
+
+  async function stored<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw dependencyFailure(err) ?? err;
+    }
+  }
+
+  // --- schedules -------------------------------------------------------------------------------
+
+  /** Enqueues the due run of every schedule whose time has come (checked once per poll interval). */
+  async function fireDueSchedules(): Promise<void> {
+    const now = clock();
+    if (now - schedulesCheckedAt < defaults.pollIntervalMs) return;
+    schedulesCheckedAt = now;
+    for (const s of await dueSchedules(db.db, now, SCHEDULES_PER_POLL)) {
+      let next: number;
+      try {
+        next = nextCronRun(s.cron, Math.max(now, s.next_run_at)); // missed runs collapse into this one
+      } catch (err) {
+        log.error({ schedule: s.id, cron: s.cron, err: (err as Error).message }, 'job queue: schedule has an invalid cron; skipped');
+        continue;
+      }
+      const job = toRow(s.name, JSON.parse(s.payload) as unknown, { jobId: `${s.id}-${s.next_run_at}` }, now);
+      if (await fireSchedule(db.db, s.id, s.next_run_at, next, job)) {
+        log.debug({ schedule: s.id, jobId: job.id, nextRunAt: next }, 'job queue: schedule fired');
+        pollAgain = true; // the new job may be ours to run
+      }
+    }
+  }
+
   // --- polling ---------------------------------------------------------------------------------
 
   function wake(): void {
@@ -117,7 +163,7 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
   }
 
   function wakeAt(at: number): void {
-    const t = setTimeout(() => { retryTimers.delete(t); wake(); }, Math.max(0, at - Date.now()));
+    const t = setTimeout(() => { retryTimers.delete(t); wake(); }, Math.max(0, at - clock()));
     retryTimers.add(t);
   }
 
@@ -125,14 +171,15 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
     do {
       pollAgain = false;
       try {
+        await fireDueSchedules();
         for (const reg of registered.values()) {
           if (closing) return;
           const free = reg.concurrency - reg.running.size;
           if (free <= 0) continue;
-          const now = Date.now();
+          const now = clock();
           const rows = await claimDueJobs(db.db, { name: reg.def.name, limit: free, workerId, now, lockedUntil: now + defaults.lockDurationMs });
           if (closing) { // close() began while we were claiming: nothing new starts, give them back
-            await Promise.allSettled(rows.map((row) => releaseJob(db.db, claimOf(row), Date.now())));
+            await Promise.allSettled(rows.map((row) => releaseJob(db.db, claimOf(row), clock())));
             return;
           }
           for (const row of rows) start(reg, row);
@@ -177,7 +224,7 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
 
   async function renewLease(job: Running, name: string): Promise<void> {
     if (job.released) return;
-    const now = Date.now();
+    const now = clock();
     try {
       if (!await extendLease(db.db, job.claim, now + defaults.lockDurationMs, now) && !job.released) {
         clearInterval(job.lease);
@@ -196,13 +243,19 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
       const ctx: JobContext = {
         id: row.id, name: row.name, attempt: job.claim.attempt, maxAttempts: row.max_attempts,
         correlationId, log: jobLog, signal: job.abort.signal,
+        childrenValues: async () => {
+          if (row.total_children === 0) return {};
+          const rows = await stored(() => childResults(db.db, row.id));
+          return Object.fromEntries(rows.map((r) => [r.id, r.result === null ? null : JSON.parse(r.result) as unknown]));
+        },
       };
       if (row.reclaimed) jobLog.warn({ attempt: ctx.attempt }, 'job queue: the worker running this job stopped; running it again');
       const startedAt = Date.now();
       let failure: unknown = null;
       let ok = false;
+      let result: unknown;
       try {
-        await reg.def.handler(JSON.parse(row.payload) as never, ctx);
+        result = await reg.def.handler(JSON.parse(row.payload) as never, ctx);
         ok = true;
       } catch (err) {
         failure = err;
@@ -210,20 +263,21 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
       if (job.released) return; // given back on shutdown; the next run does it again
       try {
         if (ok) {
-          if (!await completeJob(db.db, job.claim)) jobLog.warn('job finished after its lease was lost; it may run again');
+          const done = { parentId: row.parent_id, isParent: row.total_children > 0, result: resultJson(result, jobLog), now: clock() };
+          if (!await completeJob(db.db, job.claim, done)) jobLog.warn('job finished after its lease was lost; it may run again');
           deps.metrics?.completed(row.name, Date.now() - startedAt);
           jobLog.debug({ ms: Date.now() - startedAt, attempt: ctx.attempt }, 'job completed');
           return;
         }
         const error = (failure instanceof Error ? failure.message : String(failure)).slice(0, MAX_ERROR_CHARS);
         const outcome = await failJob(db.db, job.claim, {
-          maxAttempts: row.max_attempts, backoffMs: row.backoff_ms, error, now: Date.now(),
+          maxAttempts: row.max_attempts, backoffMs: row.backoff_ms, error, now: clock(),
           unrecoverable: failure instanceof UnrecoverableJobError,
         });
         const fields = { err: error, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts };
         if (outcome.state === 'retry') {
           deps.metrics?.failed(row.name, false);
-          jobLog.warn({ ...fields, retryInMs: outcome.runAt - Date.now() }, 'job failed; will retry');
+          jobLog.warn({ ...fields, retryInMs: outcome.runAt - clock() }, 'job failed; will retry');
           wakeAt(outcome.runAt);
         } else if (outcome.state === 'dead') {
           deps.metrics?.failed(row.name, true);
@@ -255,16 +309,45 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
     },
 
     async enqueue<N extends JobName>(name: N, payload: JobTypes[N], opts?: EnqueueOptions): Promise<{ id: string }> {
-      const row = toRow(name, payload, opts, Date.now());
+      const row = toRow(name, payload, opts, clock());
       await insert([row]);
       return { id: row.id };
     },
 
     async enqueueMany<N extends JobName>(name: N, jobs: { payload: JobTypes[N]; opts?: EnqueueOptions }[]): Promise<{ ids: string[] }> {
-      const now = Date.now();
+      const now = clock();
       const rows = jobs.map((j) => toRow(name, j.payload, j.opts, now));
       await insert(rows);
       return { ids: rows.map((r) => r.id) };
+    },
+
+    async enqueueFlow(parent: FlowJob, children: FlowJob[]): Promise<{ id: string }> {
+      assertJobName(parent.name, '/parent/name');
+      children.forEach((c, i) => assertJobName(c.name, `/children/${i}/name`));
+      const now = clock();
+      const parentRow = toRow(parent.name, parent.payload, parent.opts, now);
+      const childRows = children.map((c, i) => toRow(c.name, c.payload, { ...c.opts, jobId: c.opts?.jobId ?? `${parentRow.id}-${i}` }, now));
+      if (closing) throw new ServiceUnavailableError('queue', 'the job queue is shut down');
+      await stored(() => insertFlow(db.db, parentRow, childRows, now));
+      wake();
+      return { id: parentRow.id };
+    },
+
+    async upsertSchedule<N extends JobName>(id: string, cron: string, job: { name: N; payload: JobTypes[N] }): Promise<void> {
+      assertValidScheduleId(id);
+      assertJobName(job.name, '/name');
+      const now = clock();
+      const nextRunAt = nextCronRun(cron, now);
+      await stored(() => upsertScheduleRow(db.db, { id, cron, name: job.name, payload: JSON.stringify(job.payload ?? null), nextRunAt, now }));
+    },
+
+    async removeSchedule(id: string): Promise<boolean> {
+      return stored(() => deleteScheduleRow(db.db, id));
+    },
+
+    async schedules(): Promise<ScheduleInfo[]> {
+      const rows = await stored(() => listSchedules(db.db));
+      return rows.map((r) => ({ id: r.id, cron: r.cron, name: r.name, nextRunAt: r.next_run_at }));
     },
 
     async startWorkers(): Promise<void> {
@@ -278,7 +361,9 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
       const out: Record<string, QueueCounts> = {};
       for (const name of registered.keys()) out[name] = { waiting: 0, active: 0, delayed: 0, dead: 0 };
       try {
-        for (const { name, ...c } of await countJobs(db.db, Date.now())) out[name] = c;
+        for (const { name, children, ...c } of await countJobs(db.db, clock())) {
+          out[name] = children > 0 ? { ...c, waitingChildren: children } : c;
+        }
       } catch (err) {
         throw dependencyFailure(err) ?? err;
       }
@@ -298,7 +383,7 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
     },
 
     async retryDead(name: JobName, id: string): Promise<boolean> {
-      const ok = await retryDeadJob(db.db, name, id, Date.now()).catch((err: unknown) => { throw dependencyFailure(err) ?? err; });
+      const ok = await retryDeadJob(db.db, name, id, clock()).catch((err: unknown) => { throw dependencyFailure(err) ?? err; });
       if (ok) wake();
       return ok;
     },
@@ -326,7 +411,7 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
           clearInterval(j.lease);
           j.abort.abort(new Error('the job queue is shutting down'));
         }
-        const now = Date.now();
+        const now = clock();
         const released = Promise.allSettled(left.map((j) => releaseJob(db.db, j.claim, now)));
         // When the database does not answer either, the leases run out and other workers take over.
         const results = await Promise.race([released, new Promise<null>((r) => { setTimeout(r, RELEASE_WAIT_MS, null).unref(); })]);
@@ -336,4 +421,14 @@ export function createInlineQueue(deps: InlineQueueDeps): JobQueue {
       return closing;
     },
   };
+}
+
+/** The JSON kept for a flow child's return value; a value JSON cannot hold is kept as null. */
+function resultJson(result: unknown, jobLog: Logger): string {
+  try {
+    return JSON.stringify(result ?? null) ?? 'null';
+  } catch (err) {
+    jobLog.warn({ err: (err as Error).message }, 'job result is not JSON; its parent sees null');
+    return 'null';
+  }
 }
