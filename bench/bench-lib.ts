@@ -53,3 +53,13 @@ export async function load(url: string, seconds: number, connections = 64): Prom
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** An API key with the given scopes, created with the admin key over HTTP. */
+export async function createKey(base: string, adminKey: string, scopes: string[]): Promise<string> {
+  const created = await fetch(`${base}/v1/admin/keys`, {
+    method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `bench ${scopes.join(',')}`, scopes }),
+  });
+  if (!created.ok) throw new Error(`could not create a key: ${created.status} ${await created.text()}`);
+  return (await created.json() as { key: string }).key;
+}

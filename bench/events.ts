@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createDatabase } from '../platform/db/database.js';
 import { seedReferenceRows, SEED_AT } from '../tests/fixtures/events-seed.js';
 import { createMysqlDatabase, deleteRedisKeys, dropMysqlDatabase, REDIS_URL as REDIS, uniqueName } from '../tests/helpers/test-env.js';
-import { cleanEnv, freePort, start, stop, waitFor } from './bench-lib.js';
+import { cleanEnv, createKey, freePort, start, stop, waitFor } from './bench-lib.js';
 
 const seconds = Number(process.argv[2] ?? 60);
 const clients = Number(process.argv[3] ?? 4);
@@ -36,11 +36,7 @@ const db = createDatabase({ url: databaseUrl });
 try {
   await waitFor(`${base}/readyz`, 60_000); // migrated
   await seedReferenceRows(db.db, SLOTS);
-  const created = await fetch(`${base}/v1/admin/keys`, {
-    method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench ingest', scopes: ['ingest'] }),
-  });
-  const { key } = await created.json() as { key: string };
+  const key = await createKey(base, adminKey, ['ingest']);
 
   // Bodies are built as strings: the client should spend its CPU on sending, not on JSON.stringify.
   let seq = 0;

@@ -8,6 +8,7 @@ import type { Db } from '../../platform/db/database.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import { UnrecoverableJobError, type JobDefinition, type JobQueue } from '../../platform/queue/queue.types.js';
 import { insertNewRows } from '../contract/source.repository.js';
+import { isolateRefused } from './isolate-refused.js';
 import { applyProfileUpdate, claimEventIds, ClaimRaceError, type Receipt } from './events.repository.js';
 import { eventIdOf, TABLE_EVENT_TYPES, type QueuedEvent } from './validate-events.js';
 
@@ -91,31 +92,17 @@ export function createEventApplier(deps: { db: Db }) {
     }
   }
 
-  /** Applies what the database accepts; isolates refused events by halving the batch around them. */
-  async function applyIsolating(events: QueuedEvent[], out: ApplyResult): Promise<void> {
-    try {
-      const claimed = await applyInTransaction(events);
-      out.applied += claimed;
-      out.skipped += events.length - claimed;
-    } catch (err) {
-      const reason = refusalReason(err);
-      if (reason === null) throw err; // not about the data: let the queue retry the job
-      if (events.length === 1) {
-        out.refused.push({ eventId: eventIdOf(events[0]!), reason });
-        return;
-      }
-      const mid = events.length >>> 1;
-      await applyIsolating(events.slice(0, mid), out);
-      await applyIsolating(events.slice(mid), out);
-    }
-  }
-
   return {
     async apply(events: readonly QueuedEvent[]): Promise<ApplyResult> {
       // Stable sort by write order, so halving never puts a hire before the proposal it names.
       const ordered = [...events].sort((a, b) => RANK.get(a.type)! - RANK.get(b.type)!);
       const out: ApplyResult = { applied: 0, skipped: 0, refused: [] };
-      await applyIsolating(ordered, out);
+      const refused = await isolateRefused(ordered, async (batch) => {
+        const claimed = await applyInTransaction(batch);
+        out.applied += claimed;
+        out.skipped += batch.length - claimed;
+      }, refusalReason);
+      out.refused = refused.map((r) => ({ eventId: eventIdOf(r.item), reason: r.reason }));
       return out;
     },
   };

@@ -1,9 +1,11 @@
 // Accepting a batch of events: validate all of it, queue the valid events durably (jobs of at
-// most EVENTS_PER_JOB, ids derived from their event ids), and say per index what was refused.
+// most EVENTS_PER_JOB, ids derived from their event ids) for the source tables and the stream
+// processors, and say per index what was refused.
 import { ValidationError } from '../../platform/errors/app-error.js';
 import type { JobQueue } from '../../platform/queue/queue.types.js';
 import { APPLY_EVENTS, EVENTS_PER_JOB, eventsJobId } from './apply-events.job.js';
 import { validateEvents, type EventError } from './validate-events.js';
+import { STREAM_FEATURES, streamJobId } from '../features/stream/stream-features.job.js';
 
 export interface IngestResult { accepted: number; rejected: number; duplicates: number; errors: EventError[] }
 export type EventsService = ReturnType<typeof createEventsService>;
@@ -23,9 +25,14 @@ export function createEventsService(deps: { queue: JobQueue; maxBatch: number })
         const chunk = batch.accepted.slice(i, i + EVENTS_PER_JOB);
         jobs.push({ payload: { events: chunk }, opts: { jobId: eventsJobId(chunk) } });
       }
-      // One enqueueMany for the whole batch: stored together or not at all, before we answer.
-      // A queue outage throws ServiceUnavailableError, which the API answers with a 503.
-      if (jobs.length) await deps.queue.enqueueMany(APPLY_EVENTS, jobs);
+      // One enqueueMany per job type for the whole batch, stored before we answer: the source-table
+      // writer and the stream processor (same events, own job ids). A queue outage throws
+      // ServiceUnavailableError (a 503); the client's retry re-enqueues under the same job ids, so
+      // whichever half was stored is not queued twice.
+      if (jobs.length) {
+        const stream = jobs.map((j) => ({ payload: j.payload, opts: { jobId: streamJobId(j.payload.events) } }));
+        await Promise.all([deps.queue.enqueueMany(APPLY_EVENTS, jobs), deps.queue.enqueueMany(STREAM_FEATURES, stream)]);
+      }
       return { accepted: batch.accepted.length, rejected: batch.errors.length, duplicates: batch.duplicates, errors: batch.errors };
     },
   };

@@ -1,5 +1,7 @@
 // The composition root for domain services: each is created once from the platform's pieces and
 // handed to the routes, the CLI and the workers. Later domains add theirs here.
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { createAuditLog, type AuditLog } from '../../platform/audit/audit-log.js';
 import type { Config } from '../../platform/config/config.settings.js';
 import type { DatabaseHandle } from '../../platform/db/database.js';
@@ -7,12 +9,23 @@ import type { Logger } from '../../platform/logging/logger.js';
 import type { JobDefinition, JobQueue } from '../../platform/queue/queue.types.js';
 import { createApplyEventsJob } from '../../pipelines/events/apply-events.job.js';
 import { createEventsService, type EventsService } from '../../pipelines/events/events.service.js';
+import { createFeaturePipeline, featurePipelineJobs, type FeaturePipeline } from '../../pipelines/features/batch/feature-pipeline.service.js';
+import { createDriftService, driftJob, type DriftService } from '../../pipelines/features/drift/drift.service.js';
+import { listDatasets } from '../../pipelines/datasets/build-dataset.js';
+import { FEATURE_SETS } from '../../pipelines/features/definitions/catalog.js';
+import { createOnlineStore } from '../../pipelines/features/store/create-online-store.js';
+import type { OnlineStore } from '../../pipelines/features/store/feature-store.types.js';
 import { createApiKeyService, type ApiKeyService } from './auth/api-key.service.js';
+import { createStreamFeatures } from '../../pipelines/features/stream/stream-features.job.js';
 
 export interface AppServices {
   audit: AuditLog;
   apiKeys: ApiKeyService;
   events: EventsService;
+  /** Latest feature values per entity (Redis when configured, else the database). */
+  online: OnlineStore;
+  featurePipeline: FeaturePipeline;
+  drift: DriftService;
   /** Every background job type the domains define; each process registers all of them. */
   jobs: JobDefinition[];
 }
@@ -21,14 +34,30 @@ export interface AppServiceDeps {
   db: DatabaseHandle;
   queue: JobQueue;
   log: Logger;
+  /** Redis for the stream counters and online features (the database when absent), and the metrics registry. */
+  redis?: Redis | null;
+  metrics?: { registry: Registry };
 }
 
 export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps): AppServices {
   const audit = createAuditLog({ db: deps.db.db });
   const jobs: JobDefinition[] = [];
-  jobs.push(createApplyEventsJob({ db: deps.db.db, queue: deps.queue, log: deps.log }));
+  // A definition's handler takes its own payload type, so the list holds them widened.
+  jobs.push(createApplyEventsJob({ db: deps.db.db, queue: deps.queue, log: deps.log }) as unknown as JobDefinition);
+  jobs.push(createStreamFeatures({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix, queue: deps.queue, log: deps.log, registry: deps.metrics?.registry ?? null }).job as unknown as JobDefinition);
+  const online = createOnlineStore({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix, sets: FEATURE_SETS });
+  const featurePipeline = createFeaturePipeline({ db: deps.db.db, queue: deps.queue, online, log: deps.log, chunkSize: config.pipeline.chunkSize });
+  const drift = createDriftService({ db: deps.db.db, dataDir: config.data.dir, registry: deps.metrics?.registry ?? null });
+  jobs.push(...featurePipelineJobs(featurePipeline, async (run) => {
+    // Fresh values: compare them with the training snapshots, when there are any.
+    if ((await listDatasets({ db: deps.db.db }, { limit: 1 })).length > 0) await deps.queue.enqueue('features.drift', {}, { jobId: `drift-${run.id}` });
+  }));
+  jobs.push(driftJob(drift));
   const services: AppServices = {
     audit,
+    online,
+    featurePipeline,
+    drift,
     apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
     events: createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch }),
     jobs,

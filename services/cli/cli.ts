@@ -1,6 +1,9 @@
 // The gigintel command tree: serve, worker, migrate, keys, config, seed, import.
 import { Command } from 'commander';
+import { featuresCommand } from '../../pipelines/features/features.command.js';
+import { datasetCommand } from '../../pipelines/datasets/dataset.command.js';
 import { importCommand } from '../../pipelines/import/import.command.js';
+import { pipelineCommand } from '../../pipelines/features/pipeline.command.js';
 import { seedCommand } from '../../pipelines/synthetic/seed.command.js';
 import { configCommand } from './config.command.js';
 import { keysCommand } from './keys.command.js';
@@ -20,6 +23,9 @@ export function buildCli(): Command {
   program.addCommand(configCommand());
   program.addCommand(seedCommand());
   program.addCommand(importCommand());
+  program.addCommand(pipelineCommand());
+  program.addCommand(datasetCommand());
+  program.addCommand(featuresCommand());
   // Commander exits by itself from subcommands added this way; make every level throw instead,
   // so main() maps usage errors to exit code 2 in one place.
   const throwInstead = (c: Command): void => { c.exitOverride(); c.commands.forEach(throwInstead); };

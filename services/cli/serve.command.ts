@@ -24,8 +24,20 @@ export async function startServer(
   try {
     const services = createAppServices(config, platform);
     const { generated } = await services.apiKeys.ensureAdminKey(config.auth.adminKey);
-    if (mode === 'all' && config.features.demoSeed) await seedDemo(platform.db.db, log);
-    if (mode === 'all' || mode === 'worker') await platform.queue.startWorkers();
+    const seeded = mode === 'all' && config.features.demoSeed && await seedDemo(platform.db.db, log);
+    if (mode === 'all' || mode === 'worker') {
+      await platform.queue.startWorkers();
+      await services.featurePipeline.ensureSchedule(config.pipeline.schedule);
+    }
+    // A freshly seeded demo gets its features computed in the background, once serving: daily as of
+    // each day of the seeded period (so point-in-time training sets find history), then as of now.
+    const computeDemoFeatures = async () => {
+      const { SYNTHETIC_END } = await import('../../pipelines/synthetic/generate-marketplace.js');
+      const day = 86_400_000;
+      const runs = await services.featurePipeline.backfill({ trigger: 'startup', requestedBy: 'startup', from: SYNTHETIC_END - DEMO_DAYS * day, to: SYNTHETIC_END, everyMs: day });
+      await services.featurePipeline.start({ trigger: 'startup', requestedBy: 'startup', full: true });
+      log.info({ runs: runs.length + 1 }, 'demo features queued: a daily backfill of the seeded period and a run as of now (gigintel pipeline runs)');
+    };
     if (opts.http === false) {
       log.info({ mode, queue: platform.queue.kind }, 'gigintel worker started (no HTTP)');
       return { url: '', lifecycle, log };
@@ -52,6 +64,7 @@ export async function startServer(
       '',
       '',
     ].join('\n'));
+    if (seeded) computeDemoFeatures().catch((err: unknown) => log.error({ err }, 'could not queue the demo feature runs'));
     return { url, lifecycle, log };
   } catch (err) {
     await lifecycle.stop();
@@ -59,12 +72,15 @@ export async function startServer(
   }
 }
 
+const DEMO_DAYS = 30;
+
 /** The embedded shape starts with something to look at: a small synthetic marketplace, once. */
-async function seedDemo(db: Platform['db']['db'], log: Logger): Promise<void> {
+async function seedDemo(db: Platform['db']['db'], log: Logger): Promise<boolean> {
   const { marketplaceIsEmpty, seedMarketplace } = await import('../../pipelines/synthetic/seed-marketplace.js');
-  if (!await marketplaceIsEmpty(db)) return;
-  const summary = await seedMarketplace(db, { providers: 2000, jobs: 500, days: 30, seed: 'demo' });
+  if (!await marketplaceIsEmpty(db)) return false;
+  const summary = await seedMarketplace(db, { providers: 2000, jobs: 500, days: DEMO_DAYS, seed: 'demo' });
   log.info({ ms: summary.ms, events: summary.eventRows }, 'seeded a demo marketplace (GIGINTEL_FEATURE_DEMO_SEED=false to skip)');
+  return true;
 }
 
 export function serveCommand(): Command {

@@ -4,7 +4,7 @@
 // whichever path wrote it.
 
 /** Trailing windows, in milliseconds. */
-export const WINDOWS_MS = { '1m': 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
+export const WINDOWS_MS = { '1m': 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 
 /** Impressions and clicks of one creative or placement over the trailing windows ending at `asOf`. */
 export interface WindowCounts {

@@ -52,3 +52,34 @@ export async function readHistory(db: Db | Tx, q: HistoryQuery): Promise<StoredF
     eventAt: Number(r.event_at), createdAt: Number(r.created_at), values: JSON.parse(r.feature_values) as FeatureValues,
   }));
 }
+
+/** A history row as stored: values still JSON text, parsed only by whoever needs them. */
+export interface RawHistoryRow { entityKey: string; eventAt: number; createdAt: number; valuesJson: string }
+
+export interface HistoryScan {
+  featureSet: string;
+  version: number;
+  /** Only rows with event_at at or after this time. */
+  eventAtOrAfter?: number;
+  /** Only rows with event_at at or before this time. */
+  eventAtOrBefore?: number;
+  /** Only rows with created_at at or before this time. */
+  createdAtOrBefore?: number;
+}
+
+/**
+ * Every history row of a set version in one ordered pass (entity, then event time: the unique key,
+ * so the server walks the index instead of sorting), streamed in chunks. For readers of many
+ * entities (point-in-time joins), where an `in (...)` list or a query per entity would not scale.
+ */
+export async function* scanHistory(db: Db | Tx, q: HistoryScan, chunkSize = 10_000): AsyncGenerator<RawHistoryRow> {
+  let query = db.selectFrom('feature_history')
+    .select(['entity_key', 'event_at', 'created_at', 'feature_values'])
+    .where('feature_set', '=', q.featureSet).where('version', '=', q.version);
+  if (q.eventAtOrAfter !== undefined) query = query.where('event_at', '>=', q.eventAtOrAfter);
+  if (q.eventAtOrBefore !== undefined) query = query.where('event_at', '<=', q.eventAtOrBefore);
+  if (q.createdAtOrBefore !== undefined) query = query.where('created_at', '<=', q.createdAtOrBefore);
+  for await (const r of query.orderBy('entity_key').orderBy('event_at').stream(chunkSize)) {
+    yield { entityKey: r.entity_key, eventAt: Number(r.event_at), createdAt: Number(r.created_at), valuesJson: r.feature_values };
+  }
+}

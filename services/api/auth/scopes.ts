@@ -1,6 +1,6 @@
 // The permissions an API key can hold. `admin` implies every other scope.
 export const SCOPES = [
-  'score', 'ingest', 'registry:read', 'registry:write', 'registry:promote',
+  'score', 'ingest', 'features:read', 'registry:read', 'registry:write', 'registry:promote',
   'experiments:read', 'experiments:write', 'exports', 'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
