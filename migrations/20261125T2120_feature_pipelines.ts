@@ -18,6 +18,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('as_of', 'bigint', (c) => c.notNull())
     .addColumn('full_run', 'integer', (c) => c.notNull())
     .addColumn('advances_watermark', 'integer', (c) => c.notNull())
+    .addColumn('reconstructs', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('feature_sets', 'text', (c) => c.notNull())
     .addColumn('chunks_total', 'integer', (c) => c.notNull())
     .addColumn('chunks_done', 'integer', (c) => c.notNull().defaultTo(0))

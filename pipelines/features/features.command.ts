@@ -1,5 +1,5 @@
 // gigintel features list|describe: the feature sets declared in code, as a table or one set in full.
-// Needs no database: the catalog is code.
+// list and describe need no database (the catalog is code); drift computes a drift report.
 import { Command, InvalidArgumentError } from 'commander';
 import { featureSetId, schemaHash } from './feature-set.js';
 import { FEATURE_SETS, featureSet } from './definitions/catalog.js';
@@ -23,7 +23,7 @@ function table(rows: string[][]): string {
 }
 
 export function featuresCommand(): Command {
-  const cmd = new Command('features').description('list and describe the feature sets declared in code');
+  const cmd = new Command('features').description('the feature sets declared in code, and their drift');
   cmd.command('list')
     .description('every feature set version: entity, source, number of features, schema hash prefix')
     .option('--json', 'print JSON')
@@ -53,6 +53,20 @@ export function featuresCommand(): Command {
       process.stdout.write(table([['FEATURE', 'TYPE', 'TTL', 'DESCRIPTION'],
         ...features.map((f) => [f.name + (f.explained ? ' *' : ''), f.type, ttl(f.ttlMs), f.description])]));
       if (features.some((f) => f.explained)) process.stdout.write('\n* keeps readable parts for explanations\n');
+    });
+  cmd.command('drift')
+    .description('population stability index per feature: a training snapshot vs the values served now (stored; GET /v1/features/drift serves the latest)')
+    .option('--dataset <id>', 'the snapshot to compare with (default: the latest of each kind)')
+    .option('--json', 'print the report as JSON')
+    .action(async function (this: Command, o: { dataset?: string; json?: boolean }) {
+      const { configFrom, withPlatform } = await import('../../services/cli/cli-context.js');
+      await withPlatform(configFrom(this), {}, async (_p, services) => {
+        const report = await services.drift.compute(o.dataset ? { datasetId: o.dataset } : {});
+        if (o.json) { process.stdout.write(`${JSON.stringify(report, null, 2)}\n`); return; }
+        process.stdout.write(`compared with ${report.datasets.join(', ')}: ${report.summary.drift} drifted, ${report.summary.warning} to watch, ${report.summary.stable} stable, ${report.summary.insufficient} with too few values\n\n`);
+        process.stdout.write(table([['SET', 'FEATURE', 'PSI', 'STATUS', 'REFERENCE', 'CURRENT'],
+          ...report.features.map((f) => [`${f.featureSet}@v${f.version}`, f.feature, f.psi === null ? '-' : f.psi.toFixed(4), f.status, String(f.referenceRows), String(f.currentRows)])]));
+      });
     });
   return cmd;
 }

@@ -30,11 +30,19 @@ export async function startServer(
       await services.featurePipeline.ensureSchedule(config.pipeline.schedule);
     }
     // A freshly seeded demo gets its features computed in the background, once serving: daily as of
-    // each day of the seeded period (so point-in-time training sets find history), then as of now.
+    // each day of the seeded period, stamped as computed then (the synthetic history is what would
+    // have been known), so point-in-time training sets find values; then as of now.
     const computeDemoFeatures = async () => {
       const { SYNTHETIC_END } = await import('../../pipelines/synthetic/generate-marketplace.js');
       const day = 86_400_000;
-      const runs = await services.featurePipeline.backfill({ trigger: 'startup', requestedBy: 'startup', from: SYNTHETIC_END - DEMO_DAYS * day, to: SYNTHETIC_END, everyMs: day });
+      const from = SYNTHETIC_END - DEMO_DAYS * day;
+      const base = { trigger: 'startup' as const, requestedBy: 'startup', from, to: SYNTHETIC_END, reconstruct: true };
+      const runs = [
+        ...await services.featurePipeline.backfill({ ...base, everyMs: day }),
+        // Most proposals come within hours of a job's posting: job features every 2 h, so
+        // training rows find the job as it was (a daily cadence would leave most of them empty).
+        ...await services.featurePipeline.backfill({ ...base, everyMs: 2 * 3_600_000, sets: ['job_profile'] }),
+      ];
       await services.featurePipeline.start({ trigger: 'startup', requestedBy: 'startup', full: true });
       log.info({ runs: runs.length + 1 }, 'demo features queued: a daily backfill of the seeded period and a run as of now (gigintel pipeline runs)');
     };

@@ -46,6 +46,8 @@ export interface PipelineRun {
   full: boolean;
   /** Whether this run moves the incremental watermark (runs "as of now" do; backfills with --as-of do not). */
   advancesWatermark: boolean;
+  /** History rows are stamped created at the as-of time (see StartOptions.reconstruct). */
+  reconstructs: boolean;
   featureSets: RunSetSummary[];
   chunksTotal: number;
   chunksDone: number;
@@ -67,6 +69,14 @@ export interface StartOptions {
   full?: boolean;
   /** Only these sets (names); default every batch-computable set. */
   sets?: readonly string[];
+  /**
+   * With a past as-of: stamp the history rows as created at the as-of time, as if the run had
+   * happened then, so point-in-time training sets over imported history can use them. Correct
+   * only when the source rows as of that time are what was known then (event-derived features
+   * are; profile columns, which have no history, are their latest values). Default: created now,
+   * which training rows before now never see.
+   */
+  reconstruct?: boolean;
 }
 
 export interface FeaturePipelineDeps {
@@ -91,6 +101,7 @@ export function createFeaturePipeline(deps: FeaturePipelineDeps) {
     return {
       id: r.id, pipeline: r.pipeline, status: r.status as PipelineRun['status'], trigger: r.trigger as RunTrigger,
       requestedBy: r.requested_by, asOf: Number(r.as_of), full: Number(r.full_run) === 1, advancesWatermark: Number(r.advances_watermark) === 1,
+      reconstructs: Number(r.reconstructs) === 1,
       featureSets: JSON.parse(r.feature_sets) as RunSetSummary[],
       chunksTotal: Number(r.chunks_total), chunksDone: Number(r.chunks_done), entities: Number(r.entities), rowsWritten: Number(r.rows_written),
       createdAt: Number(r.created_at), startedAt, finishedAt,
@@ -134,6 +145,9 @@ export function createFeaturePipeline(deps: FeaturePipelineDeps) {
         }
         sets = sets.filter((s) => opts.sets!.includes(s.name));
       }
+      if (opts.reconstruct && opts.asOf === undefined) {
+        throw new ValidationError('reconstruct needs a past as-of time', [{ path: 'reconstruct', message: 'only with asOf' }]);
+      }
       const full = opts.full ?? false;
       const watermarks = full ? new Map<string, number>() : await getWatermarks(deps.db);
       const id = `fr_${new Date(plannedAt).toISOString().replace(/[-:]/g, '').slice(0, 15)}_${randomBytes(3).toString('hex')}`;
@@ -162,7 +176,7 @@ export function createFeaturePipeline(deps: FeaturePipelineDeps) {
       }
       const run: RunRow = {
         id, pipeline: FEATURES_PIPELINE, status: 'planned', trigger: opts.trigger, requested_by: opts.requestedBy.slice(0, 200),
-        as_of: asOf, full_run: full ? 1 : 0, advances_watermark: opts.asOf === undefined ? 1 : 0, feature_sets: JSON.stringify(summaries),
+        as_of: asOf, full_run: full ? 1 : 0, advances_watermark: opts.asOf === undefined ? 1 : 0, reconstructs: opts.reconstruct ? 1 : 0, feature_sets: JSON.stringify(summaries),
         chunks_total: chunks.length, chunks_done: 0, entities: 0, rows_written: 0,
         created_at: plannedAt, started_at: null, finished_at: null, error: null,
       };
@@ -242,7 +256,8 @@ export function createFeaturePipeline(deps: FeaturePipelineDeps) {
         const values = await computeBatch(set, deps.db, keys, asOf);
         const createdAt = now();
         const rows: FeatureRow[] = [...values].map(([entityKey, v]) => ({ featureSet: set.name, version: set.version, entityKey, eventAt: asOf, values: v }));
-        await appendHistory(deps.db, rows.map((r) => ({ ...r, createdAt, runId: p.runId })));
+        const historyCreatedAt = Number(run.reconstructs) === 1 ? asOf : createdAt;
+        await appendHistory(deps.db, rows.map((r) => ({ ...r, createdAt: historyCreatedAt, runId: p.runId })));
         await deps.online.write(rows, createdAt);
         await deps.db.transaction().execute((tx) => completeChunk(tx, p.runId, p.chunkNo, { entities: keys.length, rows: rows.length }, now()));
         return { entities: keys.length, rows: rows.length };

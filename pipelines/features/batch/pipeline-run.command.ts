@@ -23,7 +23,7 @@ function duration(v: string): number {
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
 }
 
-interface RunOptions { asOf?: number; from?: number; to?: number; every: number; full?: boolean; sets?: string; wait: boolean; new?: boolean }
+interface RunOptions { asOf?: number; from?: number; to?: number; every: number; full?: boolean; sets?: string; wait: boolean; new?: boolean; reconstruct?: boolean }
 
 export function pipelineRunCommand(): Command {
   return new Command('run')
@@ -33,6 +33,7 @@ export function pipelineRunCommand(): Command {
     .option('--from <time>', 'backfill: one full run as of each time from this ISO time to --to, every --every', isoTime)
     .option('--to <time>', 'end of the backfill (default now)', isoTime)
     .option('--every <duration>', 'backfill step: 30m, 6h, 1d…', duration, 86_400_000)
+    .option('--reconstruct', 'with --as-of or --from: stamp history as created at the as-of time, so training sets over imported history can use it (only correct when the source data as of then is what was known then)')
     .option('--full', 'recompute every entity, not only those changed since the last successful run')
     .option('--sets <names>', 'only these feature sets (comma-separated)')
     .option('--no-wait', 'queue the run and exit; workers (serve all / gigintel worker) compute it')
@@ -46,7 +47,7 @@ export function pipelineRunCommand(): Command {
         const sets = o.sets ? { sets: o.sets.split(',').map((s) => s.trim()).filter(Boolean) } : {};
         if (o.from !== undefined) {
           if (o.asOf !== undefined) throw new ValidationError('give either --as-of or --from/--to, not both', [{ path: 'as-of', message: 'conflicts with --from' }]);
-          const runs = await fp.backfill({ trigger: 'cli', requestedBy: `cli:${userInfo().username}`, from: o.from, to: o.to ?? Date.now(), everyMs: o.every, ...sets });
+          const runs = await fp.backfill({ trigger: 'cli', requestedBy: `cli:${userInfo().username}`, from: o.from, to: o.to ?? Date.now(), everyMs: o.every, ...sets, ...(o.reconstruct ? { reconstruct: true } : {}) });
           process.stderr.write(`backfill: ${runs.length} runs (${runs.reduce((n, r) => n + r.chunksTotal, 0)} chunks)\n`);
           if (!o.wait) return;
           await platform.queue.startWorkers();
@@ -63,7 +64,7 @@ export function pipelineRunCommand(): Command {
         } else {
           run = await fp.start({
             trigger: 'cli', requestedBy: `cli:${userInfo().username}`,
-            ...(o.asOf !== undefined ? { asOf: o.asOf } : {}), ...(o.full ? { full: true } : {}),
+            ...(o.asOf !== undefined ? { asOf: o.asOf } : {}), ...(o.full ? { full: true } : {}), ...(o.reconstruct ? { reconstruct: true } : {}),
             ...sets,
           });
         }

@@ -8,6 +8,8 @@ export interface PipelineRunTable {
   as_of: number;
   full_run: number;
   advances_watermark: number;
+  /** A reconstruction of the past: its history rows are stamped created at the as-of time. */
+  reconstructs: number;
   /** JSON: [{ name, version, changedSince, entities, chunks }] */
   feature_sets: string;
   chunks_total: number;

@@ -9,7 +9,7 @@ const RUN_STATUSES = ['planned', 'running', 'succeeded', 'failed'] as const;
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const RunOut = Type.Object({
   id: Type.String(), pipeline: Type.String(), status: Type.Enum(RUN_STATUSES),
-  trigger: Type.String(), requestedBy: Type.String(), asOf: Type.Integer(), full: Type.Boolean(), advancesWatermark: Type.Boolean(),
+  trigger: Type.String(), requestedBy: Type.String(), asOf: Type.Integer(), full: Type.Boolean(), advancesWatermark: Type.Boolean(), reconstructs: Type.Boolean(),
   featureSets: Type.Array(Type.Object({ name: Type.String(), version: Type.Integer(), changedSince: Nullable(Type.Integer()), entities: Type.Integer(), chunks: Type.Integer() })),
   chunksTotal: Type.Integer(), chunksDone: Type.Integer(), entities: Type.Integer(), rowsWritten: Type.Integer(),
   createdAt: Type.Integer(), startedAt: Nullable(Type.Integer()), finishedAt: Nullable(Type.Integer()), durationMs: Nullable(Type.Integer()),
@@ -40,6 +40,7 @@ export const pipelineRunsRoutes: FastifyPluginAsyncTypebox<{ pipeline: FeaturePi
         full: Type.Optional(Type.Boolean()),
         asOf: Type.Optional(Type.Integer({ minimum: 0, description: 'UTC ms: compute values as they were then (a backfill)' })),
         sets: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 50 })),
+        reconstruct: Type.Optional(Type.Boolean({ description: 'With asOf: stamp history rows as created at asOf (rebuilding history from imported data)' })),
         resume: Type.Optional(Type.String({ maxLength: 64, description: 'Resume this failed run instead of starting one' })),
       }, { additionalProperties: false }),
       response: withErrors({ 202: RunOut, 409: Type.Ref('ErrorResponse') }) },
@@ -49,6 +50,7 @@ export const pipelineRunsRoutes: FastifyPluginAsyncTypebox<{ pipeline: FeaturePi
     const run = b.resume ? await opts.pipeline.resume(b.resume) : await opts.pipeline.start({
       trigger: 'api', requestedBy: `api_key:${req.principal?.keyId ?? 'unknown'}`,
       ...(b.full ? { full: true } : {}), ...(b.asOf !== undefined ? { asOf: b.asOf } : {}), ...(b.sets ? { sets: b.sets } : {}),
+      ...(b.reconstruct ? { reconstruct: true } : {}),
     });
     return reply.status(202).send(run);
   });

@@ -39,6 +39,8 @@ declare module '../../../platform/queue/queue.types.js' {
 
 export const DRIFT_GAUGE = 'gigintel_feature_drift_psi';
 const DEFAULT_MAX_ENTITIES = 200_000;
+/** Identifiers and timestamps: their "distribution" moves by nature, not by drift. */
+const NOT_DISTRIBUTIONS = /(_id|_ids|_at)$/;
 
 export interface DriftDeps {
   db: Db;
@@ -66,7 +68,9 @@ export function createDriftService(deps: DriftDeps) {
     });
   }
 
-  function toReport(rows: readonly DriftRow[]): DriftReport {
+  function toReport(unsorted: readonly DriftRow[]): DriftReport {
+    const key = (r: DriftRow) => `${r.feature_set}\u0000${r.feature}`;
+    const rows = [...unsorted].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     const features = rows.map((r) => ({
       featureSet: r.feature_set, version: Number(r.version), feature: r.feature, psi: r.psi, status: r.status as DriftStatus,
       referenceRows: Number(r.rows_reference), currentRows: Number(r.rows_current), bins: JSON.parse(r.bins) as PsiBin[],
@@ -93,7 +97,7 @@ export function createDriftService(deps: DriftDeps) {
           const fresh = current.map((c) => resolveOnlineFeatures(set, c.entityKey, { eventAt: c.eventAt, createdAt: c.eventAt, values: c.values }, at).values);
           for (const f of set.features) {
             const column = `${set.name}__${f.name}`;
-            if (!columns.has(column)) continue;
+            if (!columns.has(column) || NOT_DISTRIBUTIONS.test(f.name)) continue;
             const reference = table.array(column) as ArrayLike<unknown>;
             const result = compare(f.type, Array.from(reference), fresh.map((v) => v[f.name] ?? null));
             rows.push({

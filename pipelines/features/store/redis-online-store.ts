@@ -1,11 +1,14 @@
-// The online store on Redis: one string key per (set, version, entity) holding compact JSON
-// {e: eventAt, c: createdAt, v: values}. Writes go through one Lua script per chunk, so the
-// event-time guard is atomic per key and a chunk costs one round trip; a read is one MGET.
+// The online store on Redis: one string key per (set, version, entity) holding a binary value
+// (online-record-codec.ts: event and created time, then the values: a msgpack array in the set's
+// feature order when the store knows the set, else a JSON object). Writes go through one Lua script per chunk,
+// so the event-time guard is atomic per key and a chunk costs one round trip; a read is one MGET
+// of raw buffers. Values of the first format (JSON {e, c, v}) still read and are still guarded.
 import type { Redis } from 'ioredis';
 import { dependencyFailure, ServiceUnavailableError } from '../../../platform/errors/app-error.js';
-import type { FeatureSetRef, FeatureValues } from '../feature-set.js';
+import type { FeatureSetRef } from '../feature-set.js';
 import { checkFeatureRows, checkReadInput } from './check-online-input.js';
 import type { FeatureRow, OnlineFeatures, OnlineStore, OnlineWriteResult } from './feature-store.types.js';
+import { BINARY_MARKER, createOnlineRecordCodec } from './online-record-codec.js';
 import { latestPerEntity, resolveOnlineFeatures } from './resolve-online-features.js';
 
 export interface RedisOnlineStoreOptions {
@@ -15,7 +18,9 @@ export interface RedisOnlineStoreOptions {
   /**
    * The sets whose TTLs give keys an expiry. write() is not told the set, so without this no key
    * expires. With it, a row whose features all have a TTL gets PX = eventAt + the longest TTL of
-   * those features + `expiryMarginMs` − now: a dead entity leaves memory on its own.
+   * those features + `expiryMarginMs` − now: a dead entity leaves memory on its own. A row holding
+   * exactly its set's features is also stored as an array in feature order (smaller, faster to
+   * read); a process reading it must be given the same set version (or read with it).
    */
   sets?: readonly FeatureSetRef[];
   /**
@@ -25,10 +30,16 @@ export interface RedisOnlineStoreOptions {
   expiryMarginMs?: number;
   /** Rows per script call: bounds how long one call holds Redis (default 500). */
   chunkSize?: number;
+  /**
+   * What write() stores: 'binary' (default), or 'json', the first format, for a rolling deploy
+   * while processes that only read JSON still serve. Reads take either.
+   */
+  format?: 'binary' | 'json';
 }
 
-// KEYS: one per row; ARGV: eventAt, payload, px (0: no expiry) per row. The stored event time
-// is the number after `{"e":` (the payload is written with e first), so the guard reads no JSON.
+// KEYS: one per row; ARGV: eventAt, payload, px (0: no expiry) per row. The stored event time is
+// bytes 2..9 of a binary value (a big-endian double), or the number after `{"e":` of a JSON one
+// (written with e first), so the guard decodes no values.
 const WRITE_SCRIPT = `
 local written, stale = 0, 0
 for i, key in ipairs(KEYS) do
@@ -36,8 +47,12 @@ for i, key in ipairs(KEYS) do
   local held = redis.call('GET', key)
   local heldAt = nil
   if held then
-    heldAt = tonumber(string.match(held, '^{"e":(%-?%d+),'))
-    if heldAt == nil then heldAt = tonumber(cjson.decode(held).e) end
+    if string.byte(held, 1) == ${BINARY_MARKER} then
+      heldAt = struct.unpack('>d', held, 2)
+    else
+      heldAt = tonumber(string.match(held, '^{"e":(%-?%d+),'))
+      if heldAt == nil then heldAt = tonumber(cjson.decode(held).e) end
+    end
   end
   if heldAt ~= nil and heldAt > e then
     stale = stale + 1
@@ -55,14 +70,14 @@ return {written, stale}
 `;
 const COMMAND = 'giFeatureOnlineWrite';
 
-interface ScriptCommand { [COMMAND]?: (numKeys: number, ...args: (string | number)[]) => Promise<[number, number]> }
-
-interface Stored { e: number; c: number; v: FeatureValues }
+interface ScriptCommand { [COMMAND]?: (numKeys: number, ...args: (string | number | Buffer)[]) => Promise<[number, number]> }
 
 export function createRedisOnlineStore(opts: RedisOnlineStoreOptions): OnlineStore {
   const { redis, prefix } = opts;
   const chunkSize = opts.chunkSize ?? 500;
   const margin = opts.expiryMarginMs ?? 86_400_000;
+  const codec = createOnlineRecordCodec(opts.sets);
+  const json = opts.format === 'json';
   // defineCommand runs EVALSHA and falls back to EVAL once after a script flush or a restart.
   const client = redis as unknown as Required<ScriptCommand>;
   if (typeof (redis as unknown as ScriptCommand)[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: WRITE_SCRIPT });
@@ -95,8 +110,8 @@ export function createRedisOnlineStore(opts: RedisOnlineStoreOptions): OnlineSto
       const calls: Promise<[number, number]>[] = [];
       for (let i = 0; i < rows.length; i += chunkSize) {
         const chunk = rows.slice(i, i + chunkSize);
-        const args: (string | number)[] = chunk.map((r) => keyOf(r.featureSet, r.version, r.entityKey));
-        for (const r of chunk) args.push(r.eventAt, JSON.stringify({ e: r.eventAt, c: now, v: r.values } satisfies Stored), expiryOf(r, now));
+        const args: (string | number | Buffer)[] = chunk.map((r) => keyOf(r.featureSet, r.version, r.entityKey));
+        for (const r of chunk) args.push(r.eventAt, json ? codec.encodeJson(r, now) : codec.encode(r, now), expiryOf(r, now));
         calls.push(client[COMMAND](chunk.length, ...args));
       }
       // Sent together (one connection pipelines them), executed in order, each atomic.
@@ -113,11 +128,17 @@ export function createRedisOnlineStore(opts: RedisOnlineStoreOptions): OnlineSto
     async read(set, entityKeys, now = Date.now()): Promise<OnlineFeatures[]> {
       checkReadInput(set, entityKeys);
       if (entityKeys.length === 0) return [];
-      const raw = await redis.mget(entityKeys.map((k) => keyOf(set.name, set.version, k))).catch(rethrow);
-      return entityKeys.map((k, i) => {
-        const s = raw[i] ? JSON.parse(raw[i]!) as Stored : null;
-        return resolveOnlineFeatures(set, k, s && { eventAt: s.e, createdAt: s.c, values: s.v }, now);
-      });
+      const head = `${prefix}:fo:${set.name}:${set.version}:`;
+      const keys = new Array<string>(entityKeys.length);
+      for (let i = 0; i < keys.length; i++) keys[i] = head + entityKeys[i]!;
+      // Buffers: no UTF-8 decoding of values, and the binary ones stay binary.
+      const raw = await redis.mgetBuffer(keys).catch(rethrow);
+      const out = new Array<OnlineFeatures>(entityKeys.length);
+      for (let i = 0; i < out.length; i++) {
+        const value = raw[i];
+        out[i] = resolveOnlineFeatures(set, entityKeys[i]!, value ? codec.decode(value, set) : null, now);
+      }
+      return out;
     },
 
     async ping(): Promise<void> {

@@ -131,6 +131,20 @@ describe.each(TARGETS)('batch feature pipeline: $label', (target) => {
     await expect(pipeline.resume(planned.id)).rejects.toMatchObject({ code: 'conflict' });
   }, 90_000);
 
+  it('stamps a reconstruction\'s history as created at its as-of time, a plain backfill\'s as created now', async () => {
+    const asOf = firstRun.asOf - 3 * 86_400_000;
+    const rebuilt = await settled((await pipeline.start({ trigger: 'cli', requestedBy: 'test', asOf, full: true, reconstruct: true, sets: ['skill_idf'] })).id);
+    expect(rebuilt).toMatchObject({ reconstructs: true, advancesWatermark: false });
+    const rows = (await readHistory(platform.db.db, { featureSet: 'skill_idf', version: 1 })).filter((r) => r.eventAt === asOf);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.createdAt === asOf)).toBe(true);
+    const plain = await settled((await pipeline.start({ trigger: 'cli', requestedBy: 'test', asOf: asOf - 86_400_000, full: true, sets: ['skill_idf'] })).id);
+    const plainRows = (await readHistory(platform.db.db, { featureSet: 'skill_idf', version: 1 })).filter((r) => r.eventAt === plain.asOf);
+    expect(plainRows.length).toBeGreaterThan(0);
+    expect(plainRows.every((r) => r.createdAt >= plain.createdAt)).toBe(true);
+    await expect(pipeline.start({ trigger: 'cli', requestedBy: 'test', reconstruct: true })).rejects.toMatchObject({ details: { problems: [{ path: 'reconstruct' }] } });
+  }, 90_000);
+
   it('names the option at fault', async () => {
     await expect(pipeline.start({ trigger: 'cli', requestedBy: 'test', sets: ['nope'] })).rejects.toMatchObject({ code: 'validation_failed', details: { problems: [{ path: 'sets' }] } });
     await expect(pipeline.start({ trigger: 'cli', requestedBy: 'test', asOf: Date.now() + 86_400_000 })).rejects.toMatchObject({ details: { problems: [{ path: 'asOf' }] } });
