@@ -2,7 +2,7 @@
 // and Redis (a unique prefix), batches of 500 valid ad events (mostly impressions, some clicks)
 // from a few concurrent clients for N seconds. Prints accepted events/s, and the queue depth every
 // 5 s (GET /readyz checks.queue.waiting): flat means the processor keeps up. Target ≥ 30,000/s.
-//   npm run bench -- bench/events.ts [seconds, default 60] [clients, default 4] [offered events/s, default unpaced] [queue concurrency]
+//   npm run bench -- bench/events.ts [seconds, default 60] [clients, default 4] [offered events/s, default unpaced] [queue concurrency] [stream: on|off, default on]
 import { randomBytes } from 'node:crypto';
 import { createDatabase } from '../platform/db/database.js';
 import { seedReferenceRows, SEED_AT } from '../tests/fixtures/events-seed.js';
@@ -15,7 +15,9 @@ const clients = Number(process.argv[3] ?? 4);
 // whether the processor keeps up: queue depth must stay flat.
 const rate = Number(process.argv[4] ?? 0);
 // Jobs each worker runs at once (GIGINTEL_QUEUE_CONCURRENCY; the service's default is 4).
-const concurrency = process.argv[5];
+const concurrency = process.argv[5] || undefined;
+// Whether accepted batches are also queued for the stream feature processors (GIGINTEL_FEATURE_STREAM).
+const stream = (process.argv[6] ?? 'on') !== 'off';
 const BATCH = 500;
 const SLOTS = 20;
 const tag = uniqueName('gi_bench');
@@ -29,6 +31,7 @@ const server = start(process.execPath, ['bin/gigintel.js', 'serve', 'all', '--po
   GIGINTEL_DATABASE_URL: databaseUrl, GIGINTEL_REDIS_URL: REDIS, GIGINTEL_REDIS_PREFIX: prefix,
   GIGINTEL_ADMIN_KEY: adminKey, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_RATE_LIMIT_ENABLED: 'false',
   ...(concurrency ? { GIGINTEL_QUEUE_CONCURRENCY: concurrency } : {}),
+  GIGINTEL_FEATURE_STREAM: String(stream),
   // No demo marketplace: the benchmark seeds only what its events reference.
   GIGINTEL_FEATURE_DEMO_SEED: 'false',
 }));
@@ -94,7 +97,7 @@ try {
   const elapsed = (performance.now() - startedAt) / 1000;
   const appliedDuring = await receipts() - received0;
   const waitingAtEnd = await depth();
-  console.log(`\nPOST /v1/events, ${clients} clients × ${seconds} s, ${BATCH} events per request, ${rate > 0 ? `offered ${rate} events/s` : 'unpaced'}, MySQL + Redis (BullMQ), one \`serve all\` process`);
+  console.log(`\nPOST /v1/events, ${clients} clients × ${seconds} s, ${BATCH} events per request, ${rate > 0 ? `offered ${rate} events/s` : 'unpaced'}, MySQL + Redis (BullMQ), one \`serve all\` process, stream feature processors ${stream ? 'on' : 'off'}`);
   const acceptedRate = accepted / elapsed;
   // Unpaced, the figure is capacity (target ≥ 30,000/s); paced, it is whether the processor keeps up.
   const verdict = rate > 0

@@ -10,7 +10,8 @@ import { STREAM_FEATURES, streamJobId } from '../features/stream/stream-features
 export interface IngestResult { accepted: number; rejected: number; duplicates: number; errors: EventError[] }
 export type EventsService = ReturnType<typeof createEventsService>;
 
-export function createEventsService(deps: { queue: JobQueue; maxBatch: number }) {
+export function createEventsService(deps: { queue: JobQueue; maxBatch: number; /** Queue features.stream jobs too (default true). */ stream?: boolean }) {
+  const stream = deps.stream ?? true;
   return {
     maxBatch: deps.maxBatch,
     async ingest(events: readonly unknown[]): Promise<IngestResult> {
@@ -30,8 +31,11 @@ export function createEventsService(deps: { queue: JobQueue; maxBatch: number })
       // ServiceUnavailableError (a 503); the client's retry re-enqueues under the same job ids, so
       // whichever half was stored is not queued twice.
       if (jobs.length) {
-        const stream = jobs.map((j) => ({ payload: j.payload, opts: { jobId: streamJobId(j.payload.events) } }));
-        await Promise.all([deps.queue.enqueueMany(APPLY_EVENTS, jobs), deps.queue.enqueueMany(STREAM_FEATURES, stream)]);
+        const streamJobs = stream ? jobs.map((j) => ({ payload: j.payload, opts: { jobId: streamJobId(j.payload.events) } })) : [];
+        await Promise.all([
+          deps.queue.enqueueMany(APPLY_EVENTS, jobs),
+          ...(streamJobs.length ? [deps.queue.enqueueMany(STREAM_FEATURES, streamJobs)] : []),
+        ]);
       }
       return { accepted: batch.accepted.length, rejected: batch.errors.length, duplicates: batch.duplicates, errors: batch.errors };
     },

@@ -48,6 +48,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'auth.cacheTtlMs', env: 'GIGINTEL_AUTH_CACHE_TTL_MS', schema: int(0, 600_000), default: 5_000, rule: 'must be an integer from 0 to 600000', doc: 'How long a verified key is cached; a revocation from another process takes effect within this time.' },
   { path: 'readiness.maxQueueDepth', env: 'GIGINTEL_READY_MAX_QUEUE_DEPTH', schema: int(0, 1_000_000_000), default: 0, rule: 'must be an integer from 0 to 1000000000', doc: 'GET /readyz fails when waiting jobs exceed this (0: never).' },
   { path: 'ingest.maxBatch', env: 'GIGINTEL_INGEST_MAX_BATCH', schema: int(1, 100_000), default: 1000, rule: 'must be an integer from 1 to 100000', doc: 'Most events one POST /v1/events may carry; a larger batch is refused with 400.' },
+  { path: 'features.stream', env: 'GIGINTEL_FEATURE_STREAM', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Queue every accepted event batch for the stream feature processors too (windowed ad and activity features within seconds); false leaves those features to batch runs and halves the queue work per event.' },
   { path: 'data.dir', env: 'GIGINTEL_DATA_DIR', schema: Type.String({ minLength: 1 }), default: './data', rule: 'must be a directory path', doc: 'Where dataset snapshots and model artifacts are written (shared storage when several processes build or load them).' },
   { path: 'pipeline.schedule', env: 'GIGINTEL_PIPELINE_SCHEDULE', schema: Type.String({ pattern: '^(off|(\\S+\\s+){4}\\S+)$' }), default: '0 3 * * *', rule: 'must be a five-field cron expression (UTC) or off', doc: 'When the incremental feature pipeline runs by itself (cron, UTC); off disables the schedule.' },
   { path: 'pipeline.chunkSize', env: 'GIGINTEL_PIPELINE_CHUNK_SIZE', schema: int(10, 100_000), default: 2_000, rule: 'must be an integer from 10 to 100000', doc: 'Entities per batch feature job.' },
@@ -68,7 +69,7 @@ export interface Config {
   auth: { adminKey: string | null; cacheTtlMs: number };
   readiness: { maxQueueDepth: number };
   ingest: { maxBatch: number };
-  features: { docs: boolean; demoSeed: boolean };
+  features: { docs: boolean; demoSeed: boolean; stream: boolean };
   data: { dir: string };
   pipeline: { schedule: string; chunkSize: number };
 }

@@ -59,7 +59,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     featurePipeline,
     drift,
     apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
-    events: createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch }),
+    events: createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch, stream: config.features.stream }),
     jobs,
   };
   for (const job of jobs) deps.queue.register(job);

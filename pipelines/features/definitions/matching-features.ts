@@ -32,6 +32,22 @@ const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 /** Hours ahead of UTC of an IANA time zone at a time (DST-aware); null for an unknown zone. */
 export function utcOffsetHours(timezone: string | null | undefined, at: number): number | null {
   if (!timezone) return null;
+  // Zone transitions fall on quarter hours (UTC), so one lookup per zone and quarter hour is exact;
+  // Intl's formatToParts per row was most of a training-set build's pair features.
+  const key = `${timezone}|${Math.floor(at / QUARTER_HOUR)}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  const offset = offsetOf(timezone, at);
+  if (offsetCache.size >= OFFSET_CACHE_MAX) offsetCache.clear();
+  offsetCache.set(key, offset);
+  return offset;
+}
+
+const QUARTER_HOUR = 900_000;
+const OFFSET_CACHE_MAX = 200_000;
+const offsetCache = new Map<string, number | null>();
+
+function offsetOf(timezone: string, at: number): number | null {
   let f = offsetFormats.get(timezone);
   if (!f) {
     try { f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'longOffset' }); } catch { return null; }

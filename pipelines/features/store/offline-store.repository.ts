@@ -11,7 +11,11 @@ const COLUMNS = ['feature_set', 'version', 'entity_key', 'event_at', 'created_at
 /** Appends history rows (created_at as given); rows already present for the same point are skipped. Returns rows inserted. */
 export async function appendHistory(db: Db | Tx, rows: readonly (StoredFeatureRow & { runId?: string | null })[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const values = rows.map((r) => [r.featureSet, r.version, r.entityKey, r.eventAt, r.createdAt, r.runId ?? null, JSON.stringify(r.values)]);
+  // In key order, so concurrent writers (stream jobs touching the same creatives) take the unique
+  // index's locks in the same order instead of deadlocking.
+  const key = (r: StoredFeatureRow) => `${r.featureSet}\u0000${r.version}\u0000${r.entityKey}\u0000${r.eventAt}`;
+  const sorted = [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const values = sorted.map((r) => [r.featureSet, r.version, r.entityKey, r.eventAt, r.createdAt, r.runId ?? null, JSON.stringify(r.values)]);
   if (isMysql(db as never)) {
     // Raw multi-row insert formatted by mysql2: chunks of thousands are far cheaper than a query tree.
     const res = await sql.raw(`insert ignore into feature_history (${COLUMNS.map((c) => escapeId(c)).join(', ')}) values ${format('?', [values] as never)}`).execute(db);

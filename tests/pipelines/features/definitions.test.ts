@@ -11,7 +11,7 @@ import {
 } from '../../../pipelines/features/definitions/ads-features.js';
 import { computeBatch, FEATURE_SETS, featureSet } from '../../../pipelines/features/definitions/catalog.js';
 import { ConnectionGraph, loadConnectionGraph } from '../../../pipelines/features/definitions/connection-graph.js';
-import { computePairFeatures, loadSkillIdf, RATING_PRIOR } from '../../../pipelines/features/definitions/matching-features.js';
+import { computePairFeatures, loadSkillIdf, RATING_PRIOR, utcOffsetHours } from '../../../pipelines/features/definitions/matching-features.js';
 import type { AppError } from '../../../platform/errors/app-error.js';
 import { buildCli } from '../../../services/cli/cli.js';
 import { DIALECTS, useTestEnv } from '../../helpers/test-env.js';
@@ -335,6 +335,20 @@ describe.each(DIALECTS)('feature definitions on a hand-made marketplace (%s)', (
       hour_of_day: 14, day_of_week: 6, device: 'mobile', advertiser_x_placement: fnv1a32('adv1\u0001pl_top') % 2 ** 20,
       device_x_placement: fnv1a32('mobile\u0001pl_top') % 2 ** 20, user_category_affinity: 1,
     });
+  });
+});
+
+describe('time-zone offsets', () => {
+  it('follow daylight saving to the minute, cached or not', () => {
+    const switchAt = Date.UTC(2026, 2, 8, 7, 0, 0); // New York springs forward at 02:00 EST
+    for (let pass = 0; pass < 2; pass++) { // the second pass reads the cache
+      expect(utcOffsetHours('America/New_York', switchAt - 1)).toBe(-5);
+      expect(utcOffsetHours('America/New_York', switchAt)).toBe(-4);
+      expect(utcOffsetHours('Asia/Kolkata', switchAt)).toBe(5.5);
+      expect(utcOffsetHours('Australia/Lord_Howe', Date.UTC(2026, 3, 4, 14, 59))).toBe(11);
+      expect(utcOffsetHours('Australia/Lord_Howe', Date.UTC(2026, 3, 4, 15, 0))).toBe(10.5);
+    }
+    expect(utcOffsetHours('Not/AZone', switchAt)).toBeNull();
   });
 });
 
