@@ -52,6 +52,13 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'data.dir', env: 'GIGINTEL_DATA_DIR', schema: Type.String({ minLength: 1 }), default: './data', rule: 'must be a directory path', doc: 'Where dataset snapshots and model artifacts are written (shared storage when several processes build or load them).' },
   { path: 'pipeline.schedule', env: 'GIGINTEL_PIPELINE_SCHEDULE', schema: Type.String({ pattern: '^(off|(\\S+\\s+){4}\\S+)$' }), default: '0 3 * * *', rule: 'must be a five-field cron expression (UTC) or off', doc: 'When the incremental feature pipeline runs by itself (cron, UTC); off disables the schedule.' },
   { path: 'pipeline.chunkSize', env: 'GIGINTEL_PIPELINE_CHUNK_SIZE', schema: int(10, 100_000), default: 2_000, rule: 'must be an integer from 10 to 100000', doc: 'Entities per batch feature job.' },
+  { path: 'registry.gate.aucMargin', env: 'GIGINTEL_REGISTRY_GATE_AUC_MARGIN', schema: Type.Number({ minimum: 0, maximum: 1 }), default: 0.005, rule: 'must be a number from 0 to 1', doc: 'Promotion to champion fails when the candidate\'s holdout AUC is below the current champion\'s by more than this.' },
+  { path: 'registry.gate.minDisparateImpact', env: 'GIGINTEL_REGISTRY_GATE_MIN_DISPARATE_IMPACT', schema: Type.Number({ minimum: 0, maximum: 1 }), default: 0.8, rule: 'must be a number from 0 to 1', doc: 'Promotion to champion needs a disparate-impact ratio at least this high for every sensitive attribute (the four-fifths rule).' },
+  { path: 'registry.gate.maxEqualOpportunityDifference', env: 'GIGINTEL_REGISTRY_GATE_MAX_EQUAL_OPPORTUNITY_DIFF', schema: Type.Number({ minimum: 0, maximum: 1 }), default: 0.1, rule: 'must be a number from 0 to 1', doc: 'Promotion to champion needs an equal-opportunity difference at most this large for every sensitive attribute.' },
+  { path: 'registry.gatedAliases', env: 'GIGINTEL_REGISTRY_GATED_ALIASES', schema: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,63}$' }), { minItems: 0 }), default: ['champion'], rule: 'must be a comma-separated list of alias names', doc: 'Aliases whose moves must pass the promotion gates.' },
+  { path: 'registry.webhooks.urls', env: 'GIGINTEL_REGISTRY_WEBHOOK_URLS', schema: Type.Array(Type.String({ pattern: '^https?://\\S+$' })), default: [], rule: 'must be a comma-separated list of http(s) URLs', doc: 'Where registry events (version.created, alias.moved, alias.rolled_back, gate.failed) are POSTed, signed with HMAC-SHA256.' },
+  { path: 'registry.webhooks.secret', env: 'GIGINTEL_REGISTRY_WEBHOOK_SECRET', schema: Type.Union([Type.Null(), Type.String({ minLength: 16 })]), default: null, rule: 'must be empty or at least 16 characters', doc: 'HMAC secret for the X-Gigintel-Signature header; required when webhook URLs are set.', secret: true },
+  { path: 'registry.webhooks.timeoutMs', env: 'GIGINTEL_REGISTRY_WEBHOOK_TIMEOUT_MS', schema: int(100, 120_000), default: 10_000, rule: 'must be an integer from 100 to 120000', doc: 'How long one webhook delivery may take before it is retried.' },
   { path: 'features.docs', env: 'GIGINTEL_FEATURE_DOCS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Serve the OpenAPI document and Swagger UI at /docs.' },
   { path: 'features.demoSeed', env: 'GIGINTEL_FEATURE_DEMO_SEED', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: '`serve all` on an empty database first seeds a small synthetic demo marketplace (2,000 providers, 500 jobs, 30 days).' },
 ];
@@ -72,4 +79,9 @@ export interface Config {
   features: { docs: boolean; demoSeed: boolean; stream: boolean };
   data: { dir: string };
   pipeline: { schedule: string; chunkSize: number };
+  registry: {
+    gate: { aucMargin: number; minDisparateImpact: number; maxEqualOpportunityDifference: number };
+    gatedAliases: string[];
+    webhooks: { urls: string[]; secret: string | null; timeoutMs: number };
+  };
 }

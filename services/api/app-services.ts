@@ -15,6 +15,9 @@ import { listDatasets } from '../../pipelines/datasets/build-dataset.js';
 import { FEATURE_SETS } from '../../pipelines/features/definitions/catalog.js';
 import { createOnlineStore } from '../../pipelines/features/store/create-online-store.js';
 import type { OnlineStore } from '../../pipelines/features/store/feature-store.types.js';
+import { createRegistryService, type RegistryService } from '../../model-registry/registry.service.js';
+import { registrySettingsFrom } from '../../model-registry/registry-settings.js';
+import { webhookDeliveryJob } from '../../model-registry/webhooks/webhook-delivery.job.js';
 import { createApiKeyService, type ApiKeyService } from './auth/api-key.service.js';
 import { createStreamFeatures } from '../../pipelines/features/stream/stream-features.job.js';
 
@@ -26,6 +29,7 @@ export interface AppServices {
   online: OnlineStore;
   featurePipeline: FeaturePipeline;
   drift: DriftService;
+  registry: RegistryService;
   /** Every background job type the domains define; each process registers all of them. */
   jobs: JobDefinition[];
 }
@@ -53,11 +57,18 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     if ((await listDatasets({ db: deps.db.db }, { limit: 1 })).length > 0) await deps.queue.enqueue('features.drift', {}, { jobId: `drift-${run.id}` });
   }));
   jobs.push(driftJob(drift));
+  const registrySettings = registrySettingsFrom(config);
+  const registry = createRegistryService({
+    db: deps.db.db, audit, queue: deps.queue, gates: registrySettings.gates, gatedAliases: registrySettings.gatedAliases,
+    webhooks: registrySettings.webhooks, log: deps.log,
+  });
+  jobs.push(webhookDeliveryJob(registrySettings.webhooks) as unknown as JobDefinition);
   const services: AppServices = {
     audit,
     online,
     featurePipeline,
     drift,
+    registry,
     apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
     events: createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch, stream: config.features.stream }),
     jobs,

@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { eventsRoutes } from '../../pipelines/events/events.routes.js';
+import { registryRoutes } from '../../model-registry/registry.routes.js';
 import { featuresRoutes } from '../../pipelines/features/features.routes.js';
 import { pipelineRunsRoutes } from '../../pipelines/features/batch/pipeline-runs.routes.js';
 import { importRoutes } from '../../pipelines/import/import.routes.js';
@@ -147,6 +148,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     await app.register(sensitiveAttributeRoutes, { db: deps.db.db, audit: deps.services.audit });
     await app.register(pipelineRunsRoutes, { pipeline: deps.services.featurePipeline });
     await app.register(featuresRoutes, { online: deps.services.online, drift: deps.services.drift });
+    await app.register(registryRoutes, { registry: deps.services.registry });
     await app.register(importRoutes, { db: deps.db.db, audit: deps.services.audit, bodyLimitBytes: config.http.bodyLimitBytes });
   }
   // mode 'scoring' mounts only the scoring routes (added with the scoring service); 'worker' only the probes.

@@ -4,6 +4,7 @@ import { featuresCommand } from '../../pipelines/features/features.command.js';
 import { datasetCommand } from '../../pipelines/datasets/dataset.command.js';
 import { importCommand } from '../../pipelines/import/import.command.js';
 import { pipelineCommand } from '../../pipelines/features/pipeline.command.js';
+import { modelsCommand } from '../../model-registry/models.command.js';
 import { seedCommand } from '../../pipelines/synthetic/seed.command.js';
 import { configCommand } from './config.command.js';
 import { keysCommand } from './keys.command.js';
@@ -26,6 +27,7 @@ export function buildCli(): Command {
   program.addCommand(pipelineCommand());
   program.addCommand(datasetCommand());
   program.addCommand(featuresCommand());
+  program.addCommand(modelsCommand());
   // Commander exits by itself from subcommands added this way; make every level throw instead,
   // so main() maps usage errors to exit code 2 in one place.
   const throwInstead = (c: Command): void => { c.exitOverride(); c.commands.forEach(throwInstead); };

@@ -12,7 +12,7 @@ import {
 } from './stream-counters.repository.js';
 import {
   bucketExpiresAt, bucketLive, bucketOf, CLICK_KEEP_MS, entitiesOf, MAX_CLICK_GAP_MS, SEEN_TTL_MS,
-  type CounterField, type CounterKind, type EntityCounters, type StreamEvent, type WindowCounterStore,
+  windowsOf, type CounterField, type CounterKind, type EntityCounters, type StreamEvent, type WindowCounterStore,
 } from './window-counters.js';
 
 const MYSQL_LOCK_CONFLICTS = new Set([1205, 1213]); // lock wait timeout, deadlock: retry
@@ -102,19 +102,26 @@ export function createDbWindowCounters(deps: { db: Db; now?: () => number }): Wi
     });
   }
 
-  return {
-    kind: 'database',
-    async count(events) {
-      const todo = events.filter((e) => e.updates.length > 0);
-      if (todo.length === 0) return { counted: 0 };
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return { counted: await countOnce(todo) };
-        } catch (err) {
-          if (attempt < TRIES && retryable(err)) continue;
-          throw err;
-        }
+  async function count(events: readonly StreamEvent[]): Promise<{ counted: number }> {
+    const todo = events.filter((e) => e.updates.length > 0);
+    if (todo.length === 0) return { counted: 0 };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { counted: await countOnce(todo) };
+      } catch (err) {
+        if (attempt < TRIES && retryable(err)) continue;
+        throw err;
       }
+    }
+  }
+
+  const store: WindowCounterStore = {
+    kind: 'database',
+    count,
+    async countAndRead(events) {
+      const { counted } = await count(events);
+      const read = await store.read(entitiesOf(events));
+      return { counted, windows: read.filter((c) => c !== null).map(windowsOf) };
     },
     async read(entities) {
       if (entities.length === 0) return [];
@@ -135,4 +142,5 @@ export function createDbWindowCounters(deps: { db: Db; now?: () => number }): Wi
       return entities.map((r) => byEntity.get(`${r.kind}:${r.key}`) ?? null);
     },
   };
+  return store;
 }

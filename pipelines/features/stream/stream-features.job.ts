@@ -17,7 +17,7 @@ import { createDbWindowCounters } from './db-window-counters.js';
 import { createRedisWindowCounters } from './redis-window-counters.js';
 import { createStreamFeatureWriter, STREAM_SETS, type StreamFeatureSets, type StreamFeatureWriter } from './stream-feature-writer.js';
 import { streamMetrics, type StreamMetrics } from './stream-metrics.js';
-import { entitiesOf, PoisonEventError, streamEventOf, type StreamEvent, type WindowCounterStore } from './window-counters.js';
+import { PoisonEventError, streamEventOf, type EntityWindows, type StreamEvent, type WindowCounterStore } from './window-counters.js';
 
 export interface StreamFeaturesPayload { events: QueuedEvent[] }
 
@@ -62,13 +62,18 @@ export function createStreamProcessor(deps: StreamProcessorDeps) {
           out.poison.push({ eventId: err.eventId, reason: err.message });
         }
       }
-      const isolated = await isolateRefused(good, async (batch) => { out.counted += (await deps.counters.count(batch)).counted; }, refusalReason);
+      // Counting returns the window values of every entity of the counted events (counted now or
+      // by an earlier run of this job: a run that counted and then failed to write must still
+      // write when it runs again). When refusals split the batch, the last call's values are the newest.
+      const windows = new Map<string, EntityWindows>();
+      const isolated = await isolateRefused(good, async (batch) => {
+        const r = await deps.counters.countAndRead(batch);
+        out.counted += r.counted;
+        for (const w of r.windows) windows.set(`${w.kind}:${w.key}`, w);
+      }, refusalReason);
       out.poison.push(...isolated.map((r) => ({ eventId: r.item.id, reason: r.reason })));
       const refused = new Set(out.poison.map((p) => p.eventId));
-      // Every entity of the batch, counted now or by an earlier run of this job: a run that counted
-      // and then failed to write must still write when it runs again.
-      const entities = entitiesOf(good.filter((e) => !refused.has(e.id)));
-      const counters = (await deps.counters.read(entities)).filter((c) => c !== null);
+      const counters = [...windows.values()];
       const written = await deps.writer.write(counters, now());
       const done = now();
       out.entities = counters.length;

@@ -142,50 +142,79 @@ export function entitiesOf(events: readonly StreamEvent[]): EntityRef[] {
   return [...seen.values()];
 }
 
-function windowSum(c: EntityCounters, field: CounterField, windowMs: number): number {
-  const spec = COUNTER_FIELDS[field];
-  const last = bucketOf(c.latest, field);
-  const first = last - windowMs / spec.widthMs; // exclusive
-  let sum = 0;
-  for (const [b, n] of c.buckets.get(field) ?? []) if (b > first && b <= last) sum += n;
-  return sum;
+/** One window input: the sum (or the minimum, gap@m) of a field's buckets over the last `ms` up to the bucket of `asOf`. */
+export interface WindowSpec { field: CounterField; ms: number; op: 'sum' | 'min' }
+
+const AD_WINDOWS: readonly WindowSpec[] = [
+  { field: 'imp@m', ms: HOUR, op: 'sum' }, { field: 'clk@m', ms: HOUR, op: 'sum' },
+  { field: 'imp@h', ms: DAY, op: 'sum' }, { field: 'clk@h', ms: DAY, op: 'sum' },
+  { field: 'imp@h', ms: 7 * DAY, op: 'sum' }, { field: 'clk@h', ms: 7 * DAY, op: 'sum' },
+];
+const VELOCITY_WINDOWS: readonly WindowSpec[] = [
+  { field: 'clk@s', ms: MINUTE, op: 'sum' }, { field: 'clk@m', ms: HOUR, op: 'sum' },
+  { field: 'imp@m', ms: HOUR, op: 'sum' }, { field: 'gap@m', ms: HOUR, op: 'min' },
+];
+const PROVIDER_WINDOWS: readonly WindowSpec[] = [
+  { field: 'prop@h', ms: DAY, op: 'sum' }, { field: 'prop@h', ms: 7 * DAY, op: 'sum' }, { field: 'hire@d', ms: 30 * DAY, op: 'sum' },
+];
+
+/** The windows each kind's feature set reads, in the order of EntityWindows.values. */
+export const KIND_WINDOWS: Record<CounterKind, readonly WindowSpec[]> = {
+  creative: AD_WINDOWS, placement: AD_WINDOWS, ip: VELOCITY_WINDOWS, device: VELOCITY_WINDOWS, provider: PROVIDER_WINDOWS,
+};
+
+/**
+ * An entity's window values (KIND_WINDOWS[kind] order; null: a minimum over no bucket) as of its
+ * latest event time: what the feature sets need, without the buckets (the Redis store sums them
+ * where they live).
+ */
+export interface EntityWindows extends EntityRef { latest: number; values: readonly (number | null)[] }
+
+/** The window values of stored buckets (what the Redis script computes, done here for the database store and read()). */
+export function windowsOf(c: EntityCounters): EntityWindows {
+  const values = KIND_WINDOWS[c.kind].map(({ field, ms, op }) => {
+    const last = bucketOf(c.latest, field);
+    const first = last - ms / COUNTER_FIELDS[field].widthMs; // exclusive
+    let v: number | null = op === 'sum' ? 0 : null;
+    for (const [b, n] of c.buckets.get(field) ?? []) {
+      if (b <= first || b > last) continue;
+      v = op === 'sum' ? v! + n : v === null || n < v ? n : v;
+    }
+    return v;
+  });
+  return { kind: c.kind, key: c.key, latest: c.latest, values };
 }
 
-function windowMin(c: EntityCounters, field: CounterField, windowMs: number): number | null {
-  const spec = COUNTER_FIELDS[field];
-  const last = bucketOf(c.latest, field);
-  const first = last - windowMs / spec.widthMs;
-  let min: number | null = null;
-  for (const [b, n] of c.buckets.get(field) ?? []) if (b > first && b <= last && (min === null || n < min)) min = n;
-  return min;
-}
+const valuesOf = (c: EntityCounters | EntityWindows) => ('buckets' in c ? windowsOf(c) : c).values;
+const num = (v: number | null | undefined) => v ?? 0;
 
-export function windowCountsOf(c: EntityCounters): WindowCounts {
+export function windowCountsOf(c: EntityCounters | EntityWindows): WindowCounts {
+  const v = valuesOf(c);
   return {
     asOf: c.latest,
-    imp_1h: windowSum(c, 'imp@m', HOUR), clk_1h: windowSum(c, 'clk@m', HOUR),
-    imp_24h: windowSum(c, 'imp@h', DAY), clk_24h: windowSum(c, 'clk@h', DAY),
-    imp_7d: windowSum(c, 'imp@h', 7 * DAY), clk_7d: windowSum(c, 'clk@h', 7 * DAY),
+    imp_1h: num(v[0]), clk_1h: num(v[1]), imp_24h: num(v[2]), clk_24h: num(v[3]), imp_7d: num(v[4]), clk_7d: num(v[5]),
   };
 }
 
-export function velocityCountsOf(c: EntityCounters): VelocityCounts {
-  const clicks1h = windowSum(c, 'clk@m', HOUR);
+export function velocityCountsOf(c: EntityCounters | EntityWindows): VelocityCounts {
+  const v = valuesOf(c);
+  const clicks1h = num(v[1]);
   return {
     asOf: c.latest,
-    clicks_1m: windowSum(c, 'clk@s', MINUTE),
+    clicks_1m: num(v[0]),
     clicks_1h: clicks1h,
-    impressions_1h: windowSum(c, 'imp@m', HOUR),
-    min_click_gap_ms: clicks1h < 2 ? null : windowMin(c, 'gap@m', HOUR),
+    impressions_1h: num(v[2]),
+    min_click_gap_ms: clicks1h < 2 ? null : v[3] ?? null,
   };
 }
 
-export function providerActivityOf(c: EntityCounters): ProviderActivityCounts {
+export function providerActivityOf(c: EntityCounters | EntityWindows): ProviderActivityCounts {
+  const v = valuesOf(c);
   return {
     asOf: c.latest,
-    proposals_24h: windowSum(c, 'prop@h', DAY),
-    proposals_7d: windowSum(c, 'prop@h', 7 * DAY),
-    hires_30d: windowSum(c, 'hire@d', 30 * DAY),
+    proposals_24h: num(v[0]),
+    proposals_7d: num(v[1]),
+    hires_30d: num(v[2]),
     last_active_at: c.latest,
   };
 }
@@ -200,4 +229,10 @@ export interface WindowCounterStore {
   count(events: readonly StreamEvent[]): Promise<{ counted: number }>;
   /** The counters of each entity, in order; null for an entity never counted. */
   read(entities: readonly EntityRef[]): Promise<(EntityCounters | null)[]>;
+  /**
+   * count(), then the window values of every entity of `events` (new or repeated: a run that
+   * counted and then failed to write must still write when it runs again), in first-seen order,
+   * entities never counted left out. Redis: one script call for both.
+   */
+  countAndRead(events: readonly StreamEvent[]): Promise<{ counted: number; windows: EntityWindows[] }>;
 }

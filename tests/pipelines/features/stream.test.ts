@@ -16,7 +16,7 @@ import { STREAM_SETS } from '../../../pipelines/features/stream/stream-feature-w
 import { STREAM_LAG_METRIC } from '../../../pipelines/features/stream/stream-metrics.js';
 import { createStreamFeatures, createStreamProcessor } from '../../../pipelines/features/stream/stream-features.job.js';
 import {
-  providerActivityOf, velocityCountsOf, windowCountsOf, type EntityRef, type WindowCounterStore,
+  bucketOf, providerActivityOf, streamEventOf, velocityCountsOf, windowCountsOf, windowsOf, type EntityRef, type WindowCounterStore,
 } from '../../../pipelines/features/stream/window-counters.js';
 import { adEvent, seedReferenceRows } from '../../fixtures/events-seed.js';
 import { startTestApp, type TestApp } from '../../helpers/test-app.js';
@@ -161,6 +161,33 @@ describe.each(TARGETS)('stream features: $label', (target) => {
     // The online row carries the entity's latest event time, so the late (older) events were not dropped as stale.
     const [creative] = await online.read(STREAM_SETS.creative, ['cr-d'], T);
     expect(creative).toMatchObject({ eventAt: T, values: { imp_7d: 6, clk_7d: 8 } });
+  });
+
+  it('returns from counting the window values of every entity of the batch, repeated ones too, equal to the stored buckets summed', async () => {
+    const events = handMade('g').map(streamEventOf);
+    await stream.counters.countAndRead(events.slice(0, 10));
+    const second = await stream.counters.countAndRead(events);
+    expect(second.counted).toBe(events.length - 10);
+    const stored = (await stream.counters.read(entities('g'))).map((c) => windowsOf(c!));
+    expect(second.windows).toEqual(stored);
+    const [creative, placement, ip, device, prov] = second.windows;
+    expect({
+      creative: windowCountsOf(creative!), placement: windowCountsOf(placement!),
+      ip: velocityCountsOf(ip!), device: velocityCountsOf(device!), provider: providerActivityOf(prov!),
+    }).toEqual(expectedInputs);
+    // A redelivered batch counts nothing and still gets every entity's values (to write them again).
+    // Reversed, the provider's events come first: values in first-seen order.
+    expect(await stream.counters.countAndRead([...events].reverse())).toEqual({ counted: 0, windows: [prov, creative, placement, ip, device] });
+  });
+
+  it('drops the buckets that left every window when an entity\'s latest event time moves on', async () => {
+    const old = T - 3 * H;
+    await processor.process([ad('h-1', 'impression', old, 'h')]);
+    await processor.process([ad('h-2', 'impression', T, 'h')]);
+    const [creative] = await stream.counters.read([{ kind: 'creative', key: 'cr-h' }]);
+    expect([...creative!.buckets.get('imp@m')!.keys()]).toEqual([bucketOf(T, 'imp@m')]); // the minute of 3 h ago is gone
+    expect([...creative!.buckets.get('imp@h')!.keys()].sort()).toEqual([bucketOf(old, 'imp@h'), bucketOf(T, 'imp@h')].sort());
+    expect(windowCountsOf(creative!)).toMatchObject({ imp_1h: 1, imp_24h: 2 });
   });
 
   it('updates online features from POST /v1/events through the queue workers', async () => {
