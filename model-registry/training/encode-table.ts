@@ -1,0 +1,190 @@
+// Turning a dataset's feature columns into a numeric design, and remembering how, so serving can
+// encode one raw feature row exactly as training did:
+//   float/int → as is; a null gets the training mean plus a `name__missing` indicator column
+//               (only when training saw nulls: an all-zero indicator would carry nothing);
+//   bool      → 0/1, nulls as for numbers;
+//   string    → one-hot of the top-K training categories + `name=__other__` (rare, unseen, null);
+//   json list → its length, nulls as for numbers.
+import type { ColumnSpec, ColumnType } from '../../pipelines/datasets/point-in-time-join.js';
+import { ValidationError } from '../../platform/errors/app-error.js';
+import type { Design } from './design.js';
+
+export type ColumnEncoding =
+  | { name: string; kind: 'numeric' | 'bool' | 'list_length'; mean: number; missingIndicator: boolean }
+  | { name: string; kind: 'categorical'; categories: string[] };
+
+export interface TableEncoding {
+  columns: ColumnEncoding[];
+  /** The design's column names, in order. */
+  featureNames: string[];
+}
+
+/** An arquero table (anything with columnNames/array/numRows) or columns by name. */
+export interface TableLike {
+  columnNames(): string[];
+  array(name: string): ArrayLike<unknown>;
+  numRows(): number;
+}
+export type ColumnSource = TableLike | Readonly<Record<string, ArrayLike<unknown>>>;
+
+export interface EncodeOptions {
+  /** The columns to encode, with their storage types; only role 'feature' is used. Default: every column, types inferred. */
+  columns?: readonly Pick<ColumnSpec, 'name' | 'type' | 'role'>[];
+  /** Categories kept per string column (default 20). */
+  topK?: number;
+  /** The rows the encoding is fitted on (the training rows); default all. */
+  rows?: ArrayLike<number>;
+}
+
+export const OTHER = '__other__';
+
+function isTable(s: ColumnSource): s is TableLike {
+  return typeof (s as TableLike).columnNames === 'function' && typeof (s as TableLike).array === 'function';
+}
+
+function columnOf(source: ColumnSource, name: string): ArrayLike<unknown> {
+  if (isTable(source)) {
+    if (!source.columnNames().includes(name)) throw missingColumn(name);
+    return source.array(name);
+  }
+  const col = (source as Record<string, ArrayLike<unknown>>)[name];
+  if (!col) throw missingColumn(name);
+  return col;
+}
+
+function missingColumn(name: string): ValidationError {
+  return new ValidationError(`column ${name} is missing`, [{ path: `columns/${name}`, message: 'is missing from the table' }]);
+}
+
+/** A cell as a plain value: NaN in a Float64Array and −1 in an Int8Array (bool) mean null. */
+function cell(col: ArrayLike<unknown>, i: number): unknown {
+  const v = col[i];
+  if (col instanceof Int8Array) return v === -1 ? null : v === 1;
+  if (typeof v === 'number' && Number.isNaN(v)) return null;
+  return v ?? null;
+}
+
+function inferType(col: ArrayLike<unknown>): ColumnType {
+  if (col instanceof Float64Array) return 'float';
+  if (col instanceof Int8Array) return 'bool';
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'number') return 'float';
+    if (typeof v === 'boolean') return 'bool';
+    if (Array.isArray(v)) return 'json';
+    return 'string';
+  }
+  return 'float';
+}
+
+const listLengths = new Map<string, number | null>();
+function listLength(v: unknown): number | null {
+  if (v === null) return null;
+  if (Array.isArray(v)) return v.length;
+  if (typeof v !== 'string') return null;
+  // Dictionary-encoded columns repeat the same texts: parse each once.
+  let n = listLengths.get(v);
+  if (n === undefined) {
+    let parsed: unknown;
+    try { parsed = JSON.parse(v); } catch { parsed = null; }
+    n = Array.isArray(parsed) ? parsed.length : null;
+    if (listLengths.size > 100_000) listLengths.clear();
+    listLengths.set(v, n);
+  }
+  return n;
+}
+
+/** A cell as the number a numeric/bool/list column encodes, or null. */
+function numericValue(kind: 'numeric' | 'bool' | 'list_length', v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  if (kind === 'list_length') return listLength(v);
+  if (kind === 'bool') return v === true || v === 1 ? 1 : v === false || v === 0 ? 0 : null;
+  const x = typeof v === 'number' ? v : Number(v);
+  return Number.isFinite(x) ? x : null;
+}
+
+/** Fits an encoding on the training rows. */
+export function fitEncoding(source: ColumnSource, opts: EncodeOptions = {}): TableEncoding {
+  const topK = opts.topK ?? 20;
+  if (!(Number.isInteger(topK) && topK >= 1)) throw new ValidationError('topK must be an integer ≥ 1', [{ path: 'topK', message: 'must be an integer ≥ 1' }]);
+  const specs = opts.columns
+    ? opts.columns.filter((c) => c.role === 'feature')
+    : (isTable(source) ? source.columnNames() : Object.keys(source)).map((name) => ({ name, type: inferType(columnOf(source, name)), role: 'feature' as const }));
+  const columns: ColumnEncoding[] = [];
+  for (const spec of specs) {
+    const col = columnOf(source, spec.name);
+    const type = spec.type ?? inferType(col);
+    const n = opts.rows ? opts.rows.length : col.length;
+    const at = (k: number) => cell(col, opts.rows ? opts.rows[k]! : k);
+    if (type === 'string') {
+      const counts = new Map<string, number>();
+      for (let k = 0; k < n; k++) { const v = at(k); if (v !== null) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1); }
+      const categories = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, topK).map(([c]) => c);
+      columns.push({ name: spec.name, kind: 'categorical', categories });
+      continue;
+    }
+    const kind = type === 'bool' ? 'bool' : type === 'json' ? 'list_length' : 'numeric';
+    let sum = 0, count = 0;
+    for (let k = 0; k < n; k++) { const x = numericValue(kind, at(k)); if (x !== null) { sum += x; count++; } }
+    columns.push({ name: spec.name, kind, mean: count ? sum / count : 0, missingIndicator: count < n });
+  }
+  return { columns, featureNames: columns.flatMap(namesOf) };
+}
+
+function namesOf(c: ColumnEncoding): string[] {
+  if (c.kind === 'categorical') return [...c.categories.map((v) => `${c.name}=${v}`), `${c.name}=${OTHER}`];
+  const base = c.kind === 'list_length' ? `${c.name}__len` : c.name;
+  return c.missingIndicator ? [base, `${c.name}__missing`] : [base];
+}
+
+/** Encodes `rows` (default all) of the source with a fitted encoding. */
+export function applyEncoding(encoding: TableEncoding, source: ColumnSource, rows?: ArrayLike<number>): Design {
+  const cols = encoding.featureNames.length;
+  const first = encoding.columns[0];
+  const total = isTable(source) ? source.numRows() : first ? columnOf(source, first.name).length : 0;
+  const n = rows ? rows.length : total;
+  const data = new Float64Array(n * cols);
+  let j0 = 0;
+  for (const c of encoding.columns) {
+    const col = columnOf(source, c.name);
+    const width = namesOf(c).length;
+    for (let k = 0; k < n; k++) writeCell(c, cell(col, rows ? rows[k]! : k), data, k * cols + j0);
+    j0 += width;
+  }
+  return { rows: n, cols, data, names: [...encoding.featureNames] };
+}
+
+// Category lookups per encoding column, built once.
+const categoryIndex = new WeakMap<ColumnEncoding, Map<string, number>>();
+
+function writeCell(c: ColumnEncoding, v: unknown, out: Float64Array, at: number): void {
+  if (c.kind === 'categorical') {
+    let index = categoryIndex.get(c);
+    if (!index) { index = new Map(c.categories.map((v, i) => [v, i])); categoryIndex.set(c, index); }
+    const i = v === null ? undefined : index.get(String(v));
+    out[at + (i ?? c.categories.length)] = 1;
+    return;
+  }
+  const x = numericValue(c.kind, v);
+  out[at] = x ?? c.mean;
+  if (c.missingIndicator) out[at + 1] = x === null ? 1 : 0;
+}
+
+/** Fits the encoding on `opts.rows` (default all) and encodes every row. */
+export function encodeTable(source: ColumnSource, opts: EncodeOptions = {}): { encoding: TableEncoding; design: Design } {
+  const encoding = fitEncoding(source, opts);
+  return { encoding, design: applyEncoding(encoding, source) };
+}
+
+/** One raw feature row (as served: { name: value }) as the model's design row. Absent = null. */
+export function encodeValues(encoding: TableEncoding, values: Readonly<Record<string, unknown>>): Float64Array {
+  const out = new Float64Array(encoding.featureNames.length);
+  let j0 = 0;
+  for (const c of encoding.columns) {
+    const v = values[c.name];
+    writeCell(c, v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v, out, j0);
+    j0 += namesOf(c).length;
+  }
+  return out;
+}
