@@ -13,10 +13,11 @@ export class GateFailedError extends AppError {
 }
 
 /** Stored artifact bytes no longer hash to the sha256 recorded at registration. */
+/** Artifact bytes that do not hash to the recorded sha256: never served. `of` names the version when known. */
 export class ArtifactIntegrityError extends AppError {
-  constructor(model: string, version: number, expected: string, actual: string) {
-    super('artifact_integrity_failed', 500, `artifact of ${model} v${version} is corrupt: sha256 ${actual} ≠ recorded ${expected}`, {
-      model, version, expected, actual,
-    });
+  constructor(readonly expected: string, readonly actual: string, of?: { model: string; version: number }) {
+    super('artifact_integrity_failed', 500,
+      `artifact${of ? ` of ${of.model} v${of.version}` : ''} is corrupt: sha256 ${actual} ≠ recorded ${expected}`,
+      { ...(of ?? {}), expected, actual });
   }
 }

@@ -311,9 +311,9 @@ export function createRegistryService(deps: RegistryDeps) {
       const v = await requireVersion(deps.db, model, version);
       if (v.status !== 'ready') throw new ConflictError(`${model} v${version} is ${v.status}; only ready versions have an artifact`, { model, version, status: v.status });
       const a = await repo.getArtifact(deps.db, model, version);
-      if (!a?.artifact || !a.sha256 || !a.format) throw new ArtifactIntegrityError(model, version, a?.sha256 ?? 'a stored artifact', 'nothing stored');
+      if (!a?.artifact || !a.sha256 || !a.format) throw new ArtifactIntegrityError(a?.sha256 ?? 'a stored artifact', 'nothing stored', { model, version });
       const actual = sha256(a.artifact);
-      if (actual !== a.sha256) throw new ArtifactIntegrityError(model, version, a.sha256, actual);
+      if (actual !== a.sha256) throw new ArtifactIntegrityError(a.sha256, actual, { model, version });
       return { bytes: a.artifact, sha256: actual, format: a.format };
     },
 
