@@ -7,15 +7,12 @@ import { compileModel } from '../../model-registry/inference/compile-model.js';
 import type { Activation, LogisticModelShape, MlpNetwork } from '../../model-registry/inference/model-types.js';
 import { trainMlp } from '../../model-registry/training/mlp.js';
 import { buildTfjsModel, extractLayers, loadTf, type Tf } from '../../model-registry/training/mlp-tfjs.js';
+import { Random } from '../../pipelines/synthetic/random.js';
 
+/** A seeded uniform stream in [0, 1) (the synthetic marketplace's PRNG). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 /** tfjs's predictions for raw rows: standardised in float64 here, then handed to tfjs as float32. */

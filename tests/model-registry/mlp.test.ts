@@ -5,15 +5,12 @@ import { ValidationError } from '../../platform/errors/app-error.js';
 import { compileModel } from '../../model-registry/inference/compile-model.js';
 import { trainMlp } from '../../model-registry/training/mlp.js';
 import { loadTf } from '../../model-registry/training/mlp-tfjs.js';
+import { Random } from '../../pipelines/synthetic/random.js';
 
+/** A seeded uniform stream in [0, 1) (the synthetic marketplace's PRNG). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 /** XOR-like data: y = 1 when x0 and x1 have the same sign (plus noise columns, one constant). */
