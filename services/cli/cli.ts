@@ -1,4 +1,5 @@
-// The gigintel command tree: serve, worker, migrate, keys, config, seed, import.
+// The gigintel command tree: serve, worker, migrate, keys, config, seed, import, pipeline, dataset,
+// features, models, train.
 import { Command } from 'commander';
 import { featuresCommand } from '../../pipelines/features/features.command.js';
 import { datasetCommand } from '../../pipelines/datasets/dataset.command.js';
@@ -6,6 +7,7 @@ import { importCommand } from '../../pipelines/import/import.command.js';
 import { pipelineCommand } from '../../pipelines/features/pipeline.command.js';
 import { modelsCommand } from '../../model-registry/models.command.js';
 import { seedCommand } from '../../pipelines/synthetic/seed.command.js';
+import { trainCommand } from '../../model-registry/training/train.command.js';
 import { configCommand } from './config.command.js';
 import { keysCommand } from './keys.command.js';
 import { migrateCommand } from './migrate.command.js';
@@ -28,6 +30,7 @@ export function buildCli(): Command {
   program.addCommand(datasetCommand());
   program.addCommand(featuresCommand());
   program.addCommand(modelsCommand());
+  program.addCommand(trainCommand());
   // Commander exits by itself from subcommands added this way; make every level throw instead,
   // so main() maps usage errors to exit code 2 in one place.
   const throwInstead = (c: Command): void => { c.exitOverride(); c.commands.forEach(throwInstead); };
