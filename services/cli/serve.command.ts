@@ -43,8 +43,15 @@ export async function startServer(
         // training rows find the job as it was (a daily cadence would leave most of them empty).
         ...await services.featurePipeline.backfill({ ...base, everyMs: 2 * 3_600_000, sets: ['job_profile'] }),
       ];
-      await services.featurePipeline.start({ trigger: 'startup', requestedBy: 'startup', full: true });
+      const now = await services.featurePipeline.start({ trigger: 'startup', requestedBy: 'startup', full: true });
       log.info({ runs: runs.length + 1 }, 'demo features queued: a daily backfill of the seeded period and a run as of now (gigintel pipeline runs)');
+      // Then the first models, trained on the reconstructed history and promoted through the gates.
+      const { bootstrapDemoModels } = await import('../../model-registry/demo-models.js');
+      const models = await bootstrapDemoModels(
+        { db: platform.db.db, dataDir: config.data.dir, registry: services.registry, featurePipeline: services.featurePipeline, log },
+        [...runs, now], { from, to: SYNTHETIC_END },
+      );
+      log.info({ models }, 'demo models ready (gigintel models list)');
     };
     if (opts.http === false) {
       log.info({ mode, queue: platform.queue.kind }, 'gigintel worker started (no HTTP)');
@@ -72,7 +79,7 @@ export async function startServer(
       '',
       '',
     ].join('\n'));
-    if (seeded) computeDemoFeatures().catch((err: unknown) => log.error({ err }, 'could not queue the demo feature runs'));
+    if (seeded) computeDemoFeatures().catch((err: unknown) => log.error({ err }, 'could not build the demo features and models'));
     return { url, lifecycle, log };
   } catch (err) {
     await lifecycle.stop();

@@ -1,0 +1,45 @@
+// The quick start's first models: after the demo features are reconstructed, a matching and an
+// ads model are trained on snapshots of the seeded period, registered with their lineage, and
+// offered to the champion gates (promoted when they pass, never forced).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapDemoModels } from '../../model-registry/demo-models.js';
+import { SYNTHETIC_END } from '../../pipelines/synthetic/generate-marketplace.js';
+import { seedMarketplace } from '../../pipelines/synthetic/seed-marketplace.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { useTestEnv } from '../helpers/test-env.js';
+
+const DAY = 86_400_000;
+
+describe('demo models', () => {
+  const env = useTestEnv({ dialect: 'sqlite' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'gigintel-demo-models-'));
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp(env.config({ 'queue.pollIntervalMs': 20, 'data.dir': dataDir }));
+    await seedMarketplace(env.db.db, { providers: 300, jobs: 120, days: 10, seed: 'demo-models', events: 15_000 });
+    await t.platform.queue.startWorkers();
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('trains, registers and offers both models to the gates once the feature runs are done', async () => {
+    const window = { from: SYNTHETIC_END - 10 * DAY, to: SYNTHETIC_END };
+    const runs = await t.services.featurePipeline.backfill({ trigger: 'startup', requestedBy: 'test', ...window, everyMs: DAY, reconstruct: true });
+    const result = await bootstrapDemoModels({ db: env.db.db, dataDir, registry: t.services.registry, featurePipeline: t.services.featurePipeline, log: t.platform.log }, runs, window, 90_000);
+    expect(result.map((r) => r.model)).toEqual(['matching-ranker', 'ads-ctr']);
+    for (const r of result) {
+      const v = await t.services.registry.getVersion(r.model, r.version);
+      expect(v).toMatchObject({ status: 'ready', algorithm: 'logistic' });
+      expect(v.dataset?.id).toMatch(r.model === 'matching-ranker' ? /^ds_matching_/ : /^ds_ads_/);
+      expect(v.metrics.auc).toBeGreaterThan(0.5);
+      const champion = await t.services.registry.resolveAlias(r.model, 'champion').catch(() => null);
+      expect(champion?.version ?? null).toBe(r.promoted ? r.version : null);
+    }
+  }, 150_000);
+});
