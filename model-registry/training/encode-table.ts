@@ -4,14 +4,18 @@
 //               (only when training saw nulls: an all-zero indicator would carry nothing);
 //   bool      → 0/1, nulls as for numbers;
 //   string    → one-hot of the top-K training categories + `name=__other__` (rare, unseen, null);
-//   json list → its length, nulls as for numbers.
+//   json list → its length, nulls as for numbers;
+//   hashed    → (columns named in `hashed`) one-hot of the value folded into N buckets: a hashed
+//               cross (advertiser × placement, already FNV-1a mod 2^20) is a category, not a number.
 import type { ColumnSpec, ColumnType } from '../../pipelines/datasets/point-in-time-join.js';
 import { ValidationError } from '../../platform/errors/app-error.js';
 import type { Design } from './design.js';
+import { hashBucket, MAX_DENSE_BUCKETS } from './hash-features.js';
 
 export type ColumnEncoding =
   | { name: string; kind: 'numeric' | 'bool' | 'list_length'; mean: number; missingIndicator: boolean }
-  | { name: string; kind: 'categorical'; categories: string[] };
+  | { name: string; kind: 'categorical'; categories: string[] }
+  | { name: string; kind: 'hashed'; buckets: number };
 
 export interface TableEncoding {
   columns: ColumnEncoding[];
@@ -34,6 +38,8 @@ export interface EncodeOptions {
   topK?: number;
   /** The rows the encoding is fitted on (the training rows); default all. */
   rows?: ArrayLike<number>;
+  /** Columns encoded as hashed categories: name → number of one-hot buckets (≤ MAX_DENSE_BUCKETS). */
+  hashed?: Readonly<Record<string, number>>;
 }
 
 export const OTHER = '__other__';
@@ -117,6 +123,14 @@ export function fitEncoding(source: ColumnSource, opts: EncodeOptions = {}): Tab
     const type = spec.type ?? inferType(col);
     const n = opts.rows ? opts.rows.length : col.length;
     const at = (k: number) => cell(col, opts.rows ? opts.rows[k]! : k);
+    const buckets = opts.hashed?.[spec.name];
+    if (buckets !== undefined) {
+      if (!(Number.isInteger(buckets) && buckets >= 2 && buckets <= MAX_DENSE_BUCKETS)) {
+        throw new ValidationError(`hashed column ${spec.name} needs 2–${MAX_DENSE_BUCKETS} buckets`, [{ path: `hashed/${spec.name}`, message: `must be an integer from 2 to ${MAX_DENSE_BUCKETS}` }]);
+      }
+      columns.push({ name: spec.name, kind: 'hashed', buckets });
+      continue;
+    }
     if (type === 'string') {
       const counts = new Map<string, number>();
       for (let k = 0; k < n; k++) { const v = at(k); if (v !== null) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1); }
@@ -133,6 +147,7 @@ export function fitEncoding(source: ColumnSource, opts: EncodeOptions = {}): Tab
 }
 
 function namesOf(c: ColumnEncoding): string[] {
+  if (c.kind === 'hashed') return Array.from({ length: c.buckets }, (_, b) => `${c.name}#${b}`);
   if (c.kind === 'categorical') return [...c.categories.map((v) => `${c.name}=${v}`), `${c.name}=${OTHER}`];
   const base = c.kind === 'list_length' ? `${c.name}__len` : c.name;
   return c.missingIndicator ? [base, `${c.name}__missing`] : [base];
@@ -159,6 +174,12 @@ export function applyEncoding(encoding: TableEncoding, source: ColumnSource, row
 const categoryIndex = new WeakMap<ColumnEncoding, Map<string, number>>();
 
 function writeCell(c: ColumnEncoding, v: unknown, out: Float64Array, at: number): void {
+  if (c.kind === 'hashed') {
+    if (v === null) return; // no bucket: all zeros
+    // Numbers are already hashes (fold them); anything else is hashed here.
+    out[at + (typeof v === 'number' && Number.isInteger(v) ? ((v % c.buckets) + c.buckets) % c.buckets : hashBucket(String(v), c.buckets))] = 1;
+    return;
+  }
   if (c.kind === 'categorical') {
     let index = categoryIndex.get(c);
     if (!index) { index = new Map(c.categories.map((v, i) => [v, i])); categoryIndex.set(c, index); }

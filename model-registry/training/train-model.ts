@@ -88,6 +88,10 @@ interface Prepared {
 }
 
 /** Trains, evaluates and registers one version; returns it with the split it was judged on. */
+/** Feature columns holding hashed crosses (`<set>__<a>_x_<b>`), and how many buckets they get. */
+const HASHED_CROSS = /__[a-z]+_x_[a-z]+$/;
+const HASHED_BUCKETS = 256;
+
 export async function trainModel(deps: TrainDeps, opts: TrainOptions): Promise<TrainResult> {
   const o = resolve(opts);
   const notes: string[] = [];
@@ -130,7 +134,11 @@ export async function trainModel(deps: TrainDeps, opts: TrainOptions): Promise<T
   phase('encode');
   const fitRows = Int32Array.from([...train, ...val]);
   // Fitted on the training rows only: holdout categories and means must not leak into the model.
-  const encoding = fitEncoding(data.source, { columns: data.columns, rows: train });
+  // Hashed crosses (ad_request's advertiser × placement, device × placement) are categories folded
+  // into HASHED_BUCKETS one-hot columns, never read as magnitudes.
+  const hashed = Object.fromEntries(data.columns.filter((c) => c.role === 'feature' && HASHED_CROSS.test(c.name)).map((c) => [c.name, HASHED_BUCKETS]));
+  if (Object.keys(hashed).length) notes.push(`hashed crosses one-hot in ${HASHED_BUCKETS} buckets: ${Object.keys(hashed).join(', ')}`);
+  const encoding = fitEncoding(data.source, { columns: data.columns, rows: train, hashed });
   if (encoding.featureNames.length === 0) throw new ValidationError('no feature columns to train on', [{ path: 'columns', message: 'needs at least one feature column' }]);
   const fitDesign = applyEncoding(encoding, data.source, fitRows);
   const holdDesign = applyEncoding(encoding, data.source, hold);

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadArtifact } from '../../model-registry/artifact.js';
 import { bootstrapDemoModels } from '../../model-registry/demo-models.js';
 import { SYNTHETIC_END } from '../../pipelines/synthetic/generate-marketplace.js';
 import { seedMarketplace } from '../../pipelines/synthetic/seed-marketplace.js';
@@ -41,5 +42,10 @@ describe('demo models', () => {
       const champion = await t.services.registry.resolveAlias(r.model, 'champion').catch(() => null);
       expect(champion?.version ?? null).toBe(r.promoted ? r.version : null);
     }
+    // The ads model reads its hashed crosses as categories (one-hot buckets), not as magnitudes.
+    const stored = await t.services.registry.loadArtifact('ads-ctr', 1);
+    const ads = loadArtifact(stored.bytes, stored.sha256);
+    expect(ads.featureNames).toContain('ad_request__advertiser_x_placement#0');
+    expect(ads.featureNames).not.toContain('ad_request__advertiser_x_placement');
   }, 150_000);
 });

@@ -104,3 +104,19 @@ describe('hashFeatures', () => {
     expect(() => appendHashedColumns(designFromRows([[1]]), hashFeatures(['a'], 2 ** 20), 'x')).toThrow(/buckets/);
   });
 });
+
+describe('hashed columns', () => {
+  it('one-hot a hashed cross into its folded bucket, strings hashed, nulls in no bucket, the same when serving', () => {
+    const source = { cross: [5, 1_048_575, null, 13], tag: ['a', 'b', 'a', null] };
+    const { encoding, design } = encodeTable(source, { hashed: { cross: 4, tag: 8 } });
+    expect(encoding.featureNames.slice(0, 4)).toEqual(['cross#0', 'cross#1', 'cross#2', 'cross#3']);
+    const row = (i: number) => Array.from(design.data.subarray(i * design.cols, (i + 1) * design.cols));
+    expect(row(0).slice(0, 4)).toEqual([0, 1, 0, 0]); // 5 mod 4 = 1
+    expect(row(1).slice(0, 4)).toEqual([0, 0, 0, 1]); // 1,048,575 mod 4 = 3
+    expect(row(2).slice(0, 4)).toEqual([0, 0, 0, 0]);
+    expect(row(0).slice(4)).toEqual(row(2).slice(4)); // the same string, the same bucket
+    expect(row(0).slice(4).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(Array.from(encodeValues(encoding, { cross: 13, tag: null }))).toEqual(row(3));
+    expect(() => encodeTable(source, { hashed: { cross: 1 } })).toThrow(/2–1024 buckets/);
+  });
+});
