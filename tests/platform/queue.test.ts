@@ -244,17 +244,21 @@ describe.each(TARGETS)('job queue: $label', (target) => {
     const first = makeQueue();
     const name = jobName();
     let aborted = false;
+    let started = false;
     first.register({
       name,
       handler: async (_payload, ctx) => {
-        await new Promise((r) => ctx.signal.addEventListener('abort', r));
+        started = true;
+        await new Promise((r) => (ctx.signal.aborted ? r(undefined) : ctx.signal.addEventListener('abort', r)));
         aborted = true;
         throw new Error('interrupted');
       },
     });
     await first.startWorkers();
     await first.enqueue(name, { stuck: true });
-    await vi.waitFor(async () => expect((await first.counts())[name]?.active).toBe(1), { timeout: 15_000, interval: 10 });
+    // Running, not merely claimed: a claimed row counts as active before its handler is called.
+    await vi.waitFor(() => expect(started).toBe(true), { timeout: 15_000, interval: 10 });
+    expect((await first.counts())[name]?.active).toBe(1);
 
     await first.close(200); // bounded by the test's timeout: a close that hangs fails the test
     expect(aborted).toBe(true);
