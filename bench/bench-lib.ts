@@ -63,3 +63,14 @@ export async function createKey(base: string, adminKey: string, scopes: string[]
   if (!created.ok) throw new Error(`could not create a key: ${created.status} ${await created.text()}`);
   return (await created.json() as { key: string }).key;
 }
+
+/** POSTs one batch from `body()` to /v1/events with the ingest key; resolves to the accepted count, throws on anything but 202. */
+export function eventPoster(base: string, key: string, body: () => string): () => Promise<number> {
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  return async () => {
+    const res = await fetch(`${base}/v1/events`, { method: 'POST', headers, body: body() });
+    const out = await res.json() as { accepted?: number };
+    if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${JSON.stringify(out).slice(0, 300)}`);
+    return out.accepted ?? 0;
+  };
+}

@@ -12,6 +12,7 @@ import { importRows } from '../pipelines/import/import-rows.js';
 import { createDatabase } from '../platform/db/database.js';
 import { createMigrationRunner, loadMigrationFiles } from '../platform/db/migrator.js';
 import { createMysqlDatabase, dropMysqlDatabase, uniqueName } from '../tests/helpers/test-env.js';
+import { uniform } from '../pipelines/synthetic/random.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const CHUNK = Number(process.argv[3] ?? 2_500);
@@ -32,19 +33,10 @@ const ROLES = ['TypeScript engineer', 'UI/UX designer', 'Data analyst', 'Copywri
 const ADJ = ['Senior', 'Freelance', 'Certified', 'Full-stack', 'Lead', 'Junior', 'Bilingual'];
 const LEVELS = ['entry', 'intermediate', 'expert'];
 
-/** A deterministic pseudo-random stream (mulberry32), so every run imports the same file. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function generate(file: string, rows: number): Promise<void> {
   const out = createWriteStream(file);
-  const r = rng(42);
+  const r = uniform(42);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   out.write('id,headline,hourly_rate_minor,currency,country,timezone,level,rating,review_count,response_rate,completed_jobs,joined_at,last_active_at\n');
   const start = Date.UTC(2019, 0, 1);

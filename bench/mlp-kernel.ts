@@ -5,9 +5,9 @@ import { compileModel } from '../model-registry/inference/compile-model.js';
 import type { MlpNetwork } from '../model-registry/inference/model-types.js';
 import { trainMlp } from '../model-registry/training/mlp.js';
 import { buildTfjsModel, loadTf, type Tf } from '../model-registry/training/mlp-tfjs.js';
+import { uniform } from '../pipelines/synthetic/random.js';
 
-function rng(seed: number) { let a = seed >>> 0; return () => { a = (a + 0x6d2b79f5) >>> 0; let t = Math.imul(a ^ (a >>> 15), a | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
-const r = rng(1);
+const r = uniform(1);
 const d = 30;
 const layer = (i: number, o: number, activation: 'relu' | 'sigmoid') => ({ weights: Array.from({ length: i * o }, () => (r() - 0.5) * 0.4), bias: Array.from({ length: o }, () => (r() - 0.5) * 0.1), activation });
 const net: MlpNetwork = {

@@ -16,6 +16,7 @@ import { createRedisOnlineStore, type RedisOnlineStoreOptions } from '../pipelin
 import { createDatabase, type DatabaseHandle } from '../platform/db/database.js';
 import { createMigrationRunner, loadMigrationFiles } from '../platform/db/migrator.js';
 import { createMysqlDatabase, deleteRedisKeys, dropMysqlDatabase, REDIS_URL, uniqueName } from '../tests/helpers/test-env.js';
+import { uniform } from '../pipelines/synthetic/random.js';
 
 const ENTITIES = Number(process.argv[2] ?? 100_000);
 const READS = Number(process.argv[3] ?? 2_000);
@@ -32,20 +33,11 @@ const SET: FeatureSetRef = {
   ].map(([name, ttlMs]) => ({ name: name as string, ttlMs: ttlMs as number | null })),
 };
 
-/** mulberry32: every run writes and reads the same entities. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SKILLS = ['typescript', 'react', 'node', 'python', 'sql', 'figma', 'seo', 'copywriting', 'aws', 'docker', 'go', 'excel'];
 const COUNTRIES = [['DE', 'Europe/Berlin', 'EUR', 1], ['US', 'America/New_York', 'USD', -5], ['PL', 'Europe/Warsaw', 'PLN', 1], ['JP', 'Asia/Tokyo', 'JPY', 9]] as const;
 
 function entityRows(): FeatureRow[] {
-  const r = rng(7);
+  const r = uniform(7);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   return Array.from({ length: ENTITIES }, (_, i) => {
     const [country, timezone, currency, offset] = pick(COUNTRIES);
@@ -104,7 +96,7 @@ const localContender = (label: string, store: OnlineStore, rows: FeatureRow[]): 
 async function run(contenders: Contender[], rows: FeatureRow[]): Promise<void> {
   const writeS: number[] = [];
   for (const c of contenders) writeS.push(await c.write());
-  const r = rng(11);
+  const r = uniform(11);
   const keys = () => Array.from({ length: BATCH }, () => rows[Math.floor(r() * rows.length)]!.entityKey);
   for (let i = 0; i < 100; i++) for (const c of contenders) await c.read(keys()); // warm up connections and the JIT
   const times = contenders.map((): number[] => []);

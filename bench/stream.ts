@@ -10,7 +10,7 @@ import { createDatabase } from '../platform/db/database.js';
 import { STREAM_LAG_METRIC } from '../pipelines/features/stream/stream-metrics.js';
 import { seedReferenceRows } from '../tests/fixtures/events-seed.js';
 import { createMysqlDatabase, deleteRedisKeys, dropMysqlDatabase, REDIS_URL as REDIS, uniqueName } from '../tests/helpers/test-env.js';
-import { cleanEnv, createKey, freePort, start, stop, waitFor } from './bench-lib.js';
+import { cleanEnv, createKey, eventPoster, freePort, start, stop, waitFor } from './bench-lib.js';
 
 const seconds = Number(process.argv[2] ?? 60);
 const rate = Number(process.argv[3] ?? 10_000);
@@ -90,13 +90,7 @@ try {
     }
     return `{"events":[${parts.join(',')}]}`;
   };
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-  const post = async () => {
-    const res = await fetch(`${base}/v1/events`, { method: 'POST', headers, body: body() });
-    const out = await res.json() as { accepted?: number };
-    if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${JSON.stringify(out).slice(0, 300)}`);
-    return out.accepted ?? 0;
-  };
+  const post = eventPoster(base, key, body);
   for (let i = 0; i < 10; i++) await post(); // warm up the JIT and the script cache
   await new Promise((r) => setTimeout(r, 3_000));
 

@@ -20,6 +20,7 @@ import type { StoredFeatureRow } from '../pipelines/features/store/feature-store
 import { createDatabase, type Db } from '../platform/db/database.js';
 import { createMigrationRunner, loadMigrationFiles } from '../platform/db/migrator.js';
 import { createMysqlDatabase, dropMysqlDatabase, MYSQL_SERVER_URL, uniqueName } from '../tests/helpers/test-env.js';
+import { uniform } from '../pipelines/synthetic/random.js';
 
 const [LABELS = 500_000, PROVIDERS = 50_000, JOBS = 10_000] = process.argv.slice(2, 5).map(Number);
 process.env.TEST_MYSQL_URL ??= process.argv[5] ?? MYSQL_SERVER_URL;
@@ -28,9 +29,8 @@ const T0 = Date.UTC(2026, 9, 1), DAYS = 30, FROM = T0, TO = T0 + DAYS * DAY;
 const SKILLS = 200, CLIENTS = 2_000, CATEGORIES = 20;
 const ZONES: [string, number][] = [['UTC', 0], ['America/New_York', -4], ['Europe/Berlin', 2], ['Asia/Kolkata', 5.5]];
 
-// A seeded PRNG (mulberry32): the same data every run.
-let seed = 42;
-const rand = () => { seed = (seed + 0x6d2b79f5) | 0; let t = Math.imul(seed ^ (seed >>> 15), 1 | seed); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+// Seeded: the same data every run.
+const rand = uniform(42);
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const some = (prefix: string, n: number, lo: number, hi: number) => [...new Set(Array.from({ length: int(lo, hi) }, () => `${prefix}${int(1, n)}`))].sort();

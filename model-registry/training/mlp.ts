@@ -8,6 +8,7 @@ import type { Activation, MlpHistoryEntry, MlpModel } from '../inference/model-t
 import type { Design } from './design.js';
 import type { TableEncoding } from './encode-table.js';
 import { extractLayers, loadTf, type Tf } from './mlp-tfjs.js';
+import { uniform } from '../../pipelines/synthetic/random.js';
 
 export interface MlpProgress { epoch: number; epochs: number; loss: number; valLoss: number | null; bestEpoch: number }
 
@@ -48,16 +49,6 @@ const DEFAULTS = {
 } as const;
 
 /** Mulberry32: a tiny seeded PRNG, enough for shuffling. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffleInPlace(a: Int32Array, random: () => number): void {
   for (let i = a.length - 1; i > 0; i--) {
@@ -199,7 +190,7 @@ export async function trainMlp(
 
   const history: MlpHistoryEntry[] = [];
   let best = { valLoss: Infinity, epoch: 0, layers: extractLayers(model, activations) };
-  const random = mulberry32(o.seed);
+  const random = uniform(o.seed, 'mlp-shuffle');
   const order = Int32Array.from(trainIdx.keys());
   const xBatch = new Float32Array(o.batchSize * d);
   const yBatch = new Float32Array(o.batchSize);

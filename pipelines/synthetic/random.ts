@@ -105,6 +105,12 @@ export class Random {
 }
 
 /** Zipf (power-law) sampler over ranks 0..n-1: P(k) ∝ 1 / (k+1)^s, by binary search on the CDF. */
+/** A seeded uniform stream in [0, 1) as a plain function (training shuffles, benchmarks, tests). */
+export function uniform(seed: string | number, stream = ''): () => number {
+  const r = new Random(seed, stream);
+  return () => r.next();
+}
+
 export class Zipf {
   private readonly cdf: Float64Array;
 

@@ -48,8 +48,8 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   const jobs: JobDefinition[] = [];
   // A definition's handler takes its own payload type, so the list holds them widened.
   jobs.push(createApplyEventsJob({ db: deps.db.db, queue: deps.queue, log: deps.log }) as unknown as JobDefinition);
-  jobs.push(createStreamFeatures({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix, queue: deps.queue, log: deps.log, registry: deps.metrics?.registry ?? null }).job as unknown as JobDefinition);
   const online = createOnlineStore({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix, sets: FEATURE_SETS });
+  jobs.push(createStreamFeatures({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix, queue: deps.queue, log: deps.log, registry: deps.metrics?.registry ?? null, online }).job as unknown as JobDefinition);
   const featurePipeline = createFeaturePipeline({ db: deps.db.db, queue: deps.queue, online, log: deps.log, chunkSize: config.pipeline.chunkSize });
   const drift = createDriftService({ db: deps.db.db, dataDir: config.data.dir, registry: deps.metrics?.registry ?? null });
   jobs.push(...featurePipelineJobs(featurePipeline, async (run) => {

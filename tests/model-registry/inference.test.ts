@@ -7,13 +7,8 @@ import { compileModel } from '../../model-registry/inference/compile-model.js';
 import type { Activation, LogisticModelShape, MlpNetwork } from '../../model-registry/inference/model-types.js';
 import { trainMlp } from '../../model-registry/training/mlp.js';
 import { buildTfjsModel, extractLayers, loadTf, type Tf } from '../../model-registry/training/mlp-tfjs.js';
-import { Random } from '../../pipelines/synthetic/random.js';
+import { uniform } from '../../pipelines/synthetic/random.js';
 
-/** A seeded uniform stream in [0, 1) (the synthetic marketplace's PRNG). */
-function rng(seed: number): () => number {
-  const r = new Random(seed);
-  return () => r.next();
-}
 
 /** tfjs's predictions for raw rows: standardised in float64 here, then handed to tfjs as float32. */
 function tfjsPredict(tf: Tf, net: MlpNetwork, raw: Float64Array, n: number): Float32Array {
@@ -37,7 +32,7 @@ describe('compileModel', () => {
       { d: 7, units: [4, 6, 5, 1], activations: ['relu', 'linear', 'sigmoid', 'linear'] },
     ];
     for (const [s, { d, units, activations }] of shapes.entries()) {
-      const r = rng(100 + s);
+      const r = uniform(100 + s);
       // Built and initialised by tfjs itself (random biases too), then read out as plain arrays.
       const tfModel = tf.sequential();
       units.forEach((u, i) => tfModel.add(tf.layers.dense({
@@ -65,7 +60,7 @@ describe('compileModel', () => {
 
   it('equals TensorFlow.js on a trained MLP', async () => {
     const tf = await loadTf();
-    const r = rng(1);
+    const r = uniform(1);
     const n = 400;
     const X = Array.from({ length: n }, () => [r() * 100, r() - 0.5, r() * 2, r()]);
     const y = X.map((x) => (x[0]! / 100 + x[1]! * x[2]! > 0.5 ? 1 : 0));
@@ -96,7 +91,7 @@ describe('compileModel', () => {
   });
 
   it('scores a batch exactly as row by row, into a caller buffer, across batch sizes', () => {
-    const r = rng(9);
+    const r = uniform(9);
     const d = 6;
     const net: MlpNetwork = {
       kind: 'mlp', featureNames: ['a', 'b', 'c', 'd', 'e', 'f'], means: [0, 1, 2, 3, 4, 5], stds: [1, 1, 2, 2, 3, 3],

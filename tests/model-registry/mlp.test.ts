@@ -5,17 +5,12 @@ import { ValidationError } from '../../platform/errors/app-error.js';
 import { compileModel } from '../../model-registry/inference/compile-model.js';
 import { trainMlp } from '../../model-registry/training/mlp.js';
 import { loadTf } from '../../model-registry/training/mlp-tfjs.js';
-import { Random } from '../../pipelines/synthetic/random.js';
+import { uniform } from '../../pipelines/synthetic/random.js';
 
-/** A seeded uniform stream in [0, 1) (the synthetic marketplace's PRNG). */
-function rng(seed: number): () => number {
-  const r = new Random(seed);
-  return () => r.next();
-}
 
 /** XOR-like data: y = 1 when x0 and x1 have the same sign (plus noise columns, one constant). */
 function xorData(n: number, seed: number, flip = 0): { X: number[][]; y: number[] } {
-  const r = rng(seed);
+  const r = uniform(seed);
   const X: number[][] = [];
   const y: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -12,6 +12,7 @@ import { UnrecoverableJobError, type JobDefinition, type JobQueue } from '../../
 import { eventsJobId, refusalReason } from '../../events/apply-events.job.js';
 import { isolateRefused } from '../../events/isolate-refused.js';
 import type { QueuedEvent } from '../../events/validate-events.js';
+import type { OnlineStore } from '../store/feature-store.types.js';
 import { createOnlineStore } from '../store/create-online-store.js';
 import { createDbWindowCounters } from './db-window-counters.js';
 import { createRedisWindowCounters } from './redis-window-counters.js';
@@ -118,10 +119,12 @@ export function createStreamFeaturesJob(deps: StreamProcessorDeps & { queue: Job
 /** The composition: Redis counters and online store when a Redis client is given, the database otherwise. */
 export function createStreamFeatures(deps: {
   db: Db; redis?: Redis | null; prefix: string; queue: JobQueue; log: Logger; registry?: Registry | null; sets?: StreamFeatureSets;
+  /** The process's online store (default: one of its own on the same backend). */
+  online?: OnlineStore;
 }): { job: JobDefinition<'features.stream'>; counters: WindowCounterStore; writer: StreamFeatureWriter } {
   const sets = deps.sets ?? STREAM_SETS;
   const counters = deps.redis ? createRedisWindowCounters({ redis: deps.redis, prefix: deps.prefix }) : createDbWindowCounters({ db: deps.db });
-  const online = createOnlineStore({ db: deps.db, redis: deps.redis ?? null, prefix: deps.prefix, sets: Object.values(sets) });
+  const online = deps.online ?? createOnlineStore({ db: deps.db, redis: deps.redis ?? null, prefix: deps.prefix, sets: Object.values(sets) });
   const writer = createStreamFeatureWriter({ db: deps.db, online, sets });
   const metrics = deps.registry ? streamMetrics(deps.registry) : null;
   return { job: createStreamFeaturesJob({ counters, writer, queue: deps.queue, metrics }), counters, writer };
