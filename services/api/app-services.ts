@@ -19,6 +19,12 @@ import { createRegistryService, type RegistryService } from '../../model-registr
 import { registrySettingsFrom } from '../../model-registry/registry-settings.js';
 import { webhookDeliveryJob } from '../../model-registry/webhooks/webhook-delivery.job.js';
 import { createApiKeyService, type ApiKeyService } from './auth/api-key.service.js';
+import { createAuditService, scoringAuditJob, type AuditService } from '../scoring/fairness/live-audit.service.js';
+import { createModelStore, type ModelStore } from '../scoring/model-store.js';
+import { createPredictionLog, predictionLogJob, type PredictionLog } from '../scoring/prediction-log/prediction-log.js';
+import { createFeatureAssembler } from '../scoring/request-features.js';
+import { createScoringService, type ScoringService } from '../scoring/scoring.service.js';
+import { loadedAliases, scoringSettingsFrom, type ScoringSettings } from '../scoring/scoring-settings.js';
 import { createStreamFeatures } from '../../pipelines/features/stream/stream-features.job.js';
 
 export interface AppServices {
@@ -30,6 +36,10 @@ export interface AppServices {
   featurePipeline: FeaturePipeline;
   drift: DriftService;
   registry: RegistryService;
+  /** The scoring service: its model store (started by buildApp in modes all and scoring), prediction log and use cases. */
+  scoring: { service: ScoringService; store: ModelStore; predictionLog: PredictionLog; settings: ScoringSettings };
+  /** Fairness audits of the live prediction log, per model version. */
+  audits: AuditService;
   /** Every background job type the domains define; each process registers all of them. */
   jobs: JobDefinition[];
 }
@@ -63,12 +73,27 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     webhooks: registrySettings.webhooks, log: deps.log,
   });
   jobs.push(webhookDeliveryJob(registrySettings.webhooks) as unknown as JobDefinition);
+  const scoringSettings = scoringSettingsFrom(config);
+  const store = createModelStore({
+    registry, aliases: loadedAliases(scoringSettings), required: scoringSettings.serve, pollMs: scoringSettings.pollMs,
+    log: deps.log, metrics: deps.metrics?.registry ?? null,
+  });
+  const predictionLog = createPredictionLog({ queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null, enabled: scoringSettings.logPredictions });
+  jobs.push(predictionLogJob({ db: deps.db.db }) as unknown as JobDefinition);
+  const audits = createAuditService({ db: deps.db.db });
+  jobs.push(scoringAuditJob(audits));
+  const scoringService = createScoringService({
+    db: deps.db.db, store, predictionLog, settings: scoringSettings, log: deps.log,
+    features: createFeatureAssembler({ db: deps.db.db, online }),
+  });
   const services: AppServices = {
     audit,
     online,
     featurePipeline,
     drift,
     registry,
+    scoring: { service: scoringService, store, predictionLog, settings: scoringSettings },
+    audits,
     apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
     events: createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch, stream: config.features.stream }),
     jobs,

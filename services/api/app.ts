@@ -21,6 +21,9 @@ import { runWithCorrelation } from '../../platform/logging/correlation.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import type { Metrics } from '../../platform/metrics/metrics.js';
 import type { JobQueue } from '../../platform/queue/queue.types.js';
+import { auditRoutes } from '../scoring/fairness/audit.routes.js';
+import { oipRoutes } from '../scoring/oip.routes.js';
+import { scoringRoutes } from '../scoring/scoring.routes.js';
 import { queueAdminRoutes } from './admin/queue-admin.routes.js';
 import { sensitiveAttributeRoutes } from './admin/sensitive-attribute.routes.js';
 import { apiKeyRoutes } from './auth/api-key.routes.js';
@@ -136,8 +139,22 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   }
 
   await app.register(authPlugin, { apiKeys: deps.services.apiKeys });
+  const scoring = mode === 'all' || mode === 'scoring';
+  const { store, predictionLog } = deps.services.scoring;
+  const modelsCheck = () => {
+    const status = store.status();
+    const waiting = status.filter((s) => s.version === null && deps.services.scoring.settings.serve.some((m) => m.model === s.model && m.alias === s.alias));
+    return {
+      ok: waiting.length === 0,
+      models: status.map((s) => ({ model: s.model, alias: s.alias, version: s.version, ...(s.lastError ? { error: s.lastError.message } : {}) })),
+      ...(waiting.length ? { error: `waiting for ${waiting.map((s) => `${s.model}@${s.alias}`).join(', ')} to load` } : {}),
+    };
+  };
   await app.register(healthRoutes, {
-    readiness: { db: deps.db, redis: deps.redis, queue: deps.queue, migrations: deps.migrations, maxQueueDepth: config.readiness.maxQueueDepth },
+    readiness: {
+      db: deps.db, redis: deps.redis, queue: deps.queue, migrations: deps.migrations, maxQueueDepth: config.readiness.maxQueueDepth,
+      ...(scoring ? { extra: { models: modelsCheck } } : {}),
+    },
     metrics: deps.metrics,
     metricsToken: config.metrics.token,
   });
@@ -149,9 +166,17 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     await app.register(pipelineRunsRoutes, { pipeline: deps.services.featurePipeline });
     await app.register(featuresRoutes, { online: deps.services.online, drift: deps.services.drift });
     await app.register(registryRoutes, { registry: deps.services.registry });
+    await app.register(auditRoutes, { audits: deps.services.audits });
     await app.register(importRoutes, { db: deps.db.db, audit: deps.services.audit, bodyLimitBytes: config.http.bodyLimitBytes });
   }
-  // mode 'scoring' mounts only the scoring routes (added with the scoring service); 'worker' only the probes.
+  if (scoring) {
+    // Loaded before the first request when the models exist; polled from then on (hot swap).
+    await store.start();
+    app.addHook('onClose', async () => { store.close(); await predictionLog.close(); });
+    await app.register(scoringRoutes, { scoring: deps.services.scoring.service });
+    await app.register(oipRoutes, { scoring: deps.services.scoring.service, store });
+  }
+  // 'worker' serves only the probes.
 
   return app;
 }

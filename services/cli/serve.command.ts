@@ -28,6 +28,8 @@ export async function startServer(
     if (mode === 'all' || mode === 'worker') {
       await platform.queue.startWorkers();
       await services.featurePipeline.ensureSchedule(config.pipeline.schedule);
+      if (config.scoring.auditSchedule === 'off') await platform.queue.removeSchedule('scoring-audit');
+      else await platform.queue.upsertSchedule('scoring-audit', config.scoring.auditSchedule, { name: 'scoring.audit', payload: {} });
     }
     // A freshly seeded demo gets its features computed in the background, once serving: daily as of
     // each day of the seeded period, stamped as computed then (the synthetic history is what would

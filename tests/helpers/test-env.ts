@@ -105,6 +105,8 @@ export function useTestEnv(opts: TestEnvOptions): TestEnv {
           'redis.prefix': redisPrefix,
           'auth.cacheTtlMs': 0,
           'features.demoSeed': false,
+          // No models to wait for unless a test serves some: /readyz would wait for them.
+          'scoring.models': [],
           ...overrides,
         },
       });

@@ -46,6 +46,8 @@ export interface OnlineStore {
   write(rows: readonly FeatureRow[], now?: number): Promise<OnlineWriteResult>;
   /** One round trip for any number of entities, results in the order of `entityKeys`; TTL enforced per feature at `now`. */
   read(set: FeatureSetRef, entityKeys: readonly string[], now?: number): Promise<OnlineFeatures[]>;
+  /** Several sets' entities in one round trip (one MGET on Redis): results per request, in order. */
+  readMany(requests: readonly { set: FeatureSetRef; entityKeys: readonly string[] }[], now?: number): Promise<OnlineFeatures[][]>;
   /** Throws ServiceUnavailableError when the backing store does not answer. */
   ping(): Promise<void>;
 }

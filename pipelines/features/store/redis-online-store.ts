@@ -141,6 +141,22 @@ export function createRedisOnlineStore(opts: RedisOnlineStoreOptions): OnlineSto
       return out;
     },
 
+    async readMany(requests, now = Date.now()): Promise<OnlineFeatures[][]> {
+      const keys: string[] = [];
+      for (const { set, entityKeys } of requests) {
+        checkReadInput(set, entityKeys);
+        const head = `${prefix}:fo:${set.name}:${set.version}:`;
+        for (const k of entityKeys) keys.push(head + k);
+      }
+      if (keys.length === 0) return requests.map(() => []);
+      const raw = await redis.mgetBuffer(keys).catch(rethrow);
+      let at = 0;
+      return requests.map(({ set, entityKeys }) => entityKeys.map((k) => {
+        const value = raw[at++];
+        return resolveOnlineFeatures(set, k, value ? codec.decode(value, set) : null, now);
+      }));
+    },
+
     async ping(): Promise<void> {
       let timer: NodeJS.Timeout | undefined;
       try {

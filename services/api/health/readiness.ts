@@ -15,6 +15,8 @@ export interface ReadinessDeps {
   migrations: MigrationRunner;
   maxQueueDepth: number;
   timeoutMs?: number;
+  /** Further checks by name (the scoring service's loaded models); each resolves { ok, … }. */
+  extra?: Readonly<Record<string, () => Record<string, unknown>>>;
 }
 
 async function timed(fn: () => Promise<Record<string, unknown> | void>): Promise<CheckResult> {
@@ -52,6 +54,7 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
     }
     return { kind: deps.queue.kind, ...depth };
   });
+  for (const [name, check] of Object.entries(deps.extra ?? {})) checks[name] = await timed(async () => check());
   const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
   return { ready: failing.length === 0, failing, checks };
 }

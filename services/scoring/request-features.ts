@@ -1,0 +1,259 @@
+// Features at request time: a model's raw columns are `set__feature`; entity sets come from the
+// online store in one round trip (readMany), request-time sets (match_pair, ad_request) are
+// computed per candidate from them, exactly as the training sets computed them. A feature the
+// store lacks or holds past its TTL is encoded as training encoded a null (the training mean and
+// its missing indicator) and reported per candidate, never silently zeroed.
+import { createHash } from 'node:crypto';
+import type { Db } from '../../platform/db/database.js';
+import { NotFoundError, ValidationError } from '../../platform/errors/app-error.js';
+import { readConnectionTimeline } from '../../pipelines/datasets/dataset.repository.js';
+import { featureSet } from '../../pipelines/features/definitions/catalog.js';
+import { ConnectionGraph } from '../../pipelines/features/definitions/connection-graph.js';
+import { computeAdRequestFeatures } from '../../pipelines/features/definitions/ads-features.js';
+import { computePairFeatures, jobProfile, loadSkillIdf } from '../../pipelines/features/definitions/matching-features.js';
+import { WINDOWED_SETS } from '../../pipelines/features/definitions/window-inputs.js';
+import type { FeatureSetRef, FeatureValue, FeatureValues } from '../../pipelines/features/feature-set.js';
+import type { OnlineFeatures, OnlineStore } from '../../pipelines/features/store/feature-store.types.js';
+import { encodeValues } from '../../model-registry/training/encode-table.js';
+import type { LoadedModel } from './model-store.js';
+import { readCreatives, type CreativeRow } from './scoring.repository.js';
+
+/** What one candidate lacked: model columns absent from the store, or held past their TTL. */
+export interface FeatureProblems { missing: string[]; expired: string[] }
+
+export interface AssembledRows {
+  n: number;
+  /** n × inputSize model inputs, row-major. */
+  rows: Float64Array;
+  /** Per candidate: the raw value of every model column (what the model saw before encoding). */
+  raw: FeatureValues[];
+  /** Per candidate: readable texts of the request-time features, by model column. */
+  reasons: Record<string, string>[];
+  /** Per candidate: null when every column was present and fresh. */
+  problems: (FeatureProblems | null)[];
+  /** sha256 of the input rows. */
+  hash: string;
+}
+
+/** One set's values for one candidate, as read or computed. */
+export interface SourceValues { values: FeatureValues; missing: readonly string[]; expired: readonly string[]; found: boolean }
+
+const ABSENT: SourceValues = { values: {}, missing: [], expired: [], found: false };
+
+function fromOnline(o: OnlineFeatures): SourceValues {
+  return { values: o.values, missing: o.missing, expired: o.expired, found: o.found };
+}
+
+/** `set__feature` → [set, feature]. */
+function splitColumn(column: string): [string, string] {
+  const i = column.indexOf('__');
+  return i < 0 ? ['', column] : [column.slice(0, i), column.slice(i + 2)];
+}
+
+/** The sets a model reads, by column prefix. */
+export function modelSets(model: LoadedModel): Set<string> {
+  return new Set(model.columns.map((c) => splitColumn(c)[0]));
+}
+
+/** Encodes candidates' sources into model rows, recording what each lacked. */
+export function assembleRows(
+  model: LoadedModel, sources: readonly Readonly<Record<string, SourceValues>>[], reasons: Record<string, string>[],
+): AssembledRows {
+  const n = sources.length;
+  const d = model.compiled.inputSize;
+  const rows = new Float64Array(n * d);
+  const raw: FeatureValues[] = new Array(n);
+  const problems: (FeatureProblems | null)[] = new Array(n);
+  const split = model.columns.map(splitColumn);
+  for (let i = 0; i < n; i++) {
+    const src = sources[i]!;
+    const values: FeatureValues = {};
+    let missing: string[] | null = null, expired: string[] | null = null;
+    for (let c = 0; c < split.length; c++) {
+      const [set, feature] = split[c]!;
+      const column = model.columns[c]!;
+      const s = src[set] ?? ABSENT;
+      if (!s.found || s.missing.includes(feature)) (missing ??= []).push(column);
+      else if (s.expired.includes(feature)) (expired ??= []).push(column);
+      values[column] = s.values[feature] ?? null;
+    }
+    raw[i] = values;
+    problems[i] = missing || expired ? { missing: missing ?? [], expired: expired ?? [] } : null;
+    rows.set(encodeRow(model, values), i * d);
+  }
+  const hash = createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex');
+  return { n, rows, raw, reasons, problems, hash };
+}
+
+function encodeRow(model: LoadedModel, values: FeatureValues): Float64Array {
+  if (model.encoding) return encodeValues(model.encoding, values);
+  // A model without an encoding reads its columns as numbers; an unknown one counts as its mean.
+  const means = model.servable.means;
+  return Float64Array.from(model.columns, (c, j) => {
+    const v = values[c];
+    const x = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN;
+    return Number.isFinite(x) ? x : means[j]!;
+  });
+}
+
+const JOB_FIELDS = new Map(jobProfile.features.map((f) => [f.name, f.type]));
+
+/** Checks inline job fields against job_profile: names and types; throws naming each bad field. */
+export function checkInlineJob(fields: Readonly<Record<string, unknown>>, path = 'job'): FeatureValues {
+  const problems: { path: string; message: string }[] = [];
+  const out: FeatureValues = {};
+  for (const [name, v] of Object.entries(fields)) {
+    if (name === 'id') continue;
+    const type = JOB_FIELDS.get(name);
+    if (!type) { problems.push({ path: `${path}/${name}`, message: `is not a job_profile feature (known: ${[...JOB_FIELDS.keys()].join(', ')})` }); continue; }
+    if (v === null) { out[name] = null; continue; }
+    const ok = type === 'string_list' ? Array.isArray(v) && v.every((x) => typeof x === 'string')
+      : type === 'float_list' ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x))
+        : type === 'string' ? typeof v === 'string'
+          : type === 'bool' ? typeof v === 'boolean'
+            : type === 'int' ? Number.isInteger(v) : typeof v === 'number' && Number.isFinite(v);
+    if (!ok) problems.push({ path: `${path}/${name}`, message: `must be ${type === 'string_list' ? 'an array of strings' : type === 'float_list' ? 'an array of numbers' : type === 'int' ? 'an integer' : type === 'float' ? 'a number' : `a ${type}`}` });
+    else out[name] = v as FeatureValue;
+  }
+  if (problems.length) throw new ValidationError(`invalid job fields: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
+  return out;
+}
+
+export interface FeatureAssemblerDeps {
+  db: Db;
+  online: OnlineStore;
+  /** How long the skill IDF table and the connection graph are reused before a background reload (default 10 min). */
+  contextTtlMs?: number;
+  now?: () => number;
+}
+
+export interface MatchingRequest { jobId: string | null; inlineJob: FeatureValues | null; providerIds: readonly string[] }
+export interface AdsRequest { placementId: string; userId: string | null; ip: string | null; device: string | null; creativeIds: readonly string[] }
+
+export type FeatureAssembler = ReturnType<typeof createFeatureAssembler>;
+
+export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
+  const now = deps.now ?? Date.now;
+  const ttl = deps.contextTtlMs ?? 10 * 60_000;
+  const setRef = (name: string): FeatureSetRef => featureSet(name);
+
+  // The IDF table and the graph change slowly: loaded once, then refreshed in the background.
+  interface MatchingContext { idf: Map<string, number>; graph: ConnectionGraph; at: number }
+  let context: MatchingContext | null = null;
+  let loading: Promise<MatchingContext> | null = null;
+  function loadContext(): Promise<MatchingContext> {
+    loading ??= (async () => {
+      const at = now();
+      const [idf, edges] = await Promise.all([loadSkillIdf(deps.db, at), readConnectionTimeline(deps.db, at + 1)]);
+      const next: MatchingContext = { idf, graph: new ConnectionGraph(edges.map((e) => [e.a, e.b] as const), at), at };
+      context = next;
+      return next;
+    })().finally(() => { loading = null; });
+    return loading;
+  }
+  async function matchingContext(): Promise<MatchingContext> {
+    if (!context) return loadContext();
+    if (now() - context.at > ttl && !loading) loadContext().catch(() => { /* keep the old one; the next request retries */ });
+    return context;
+  }
+
+  // Creatives rarely change: a short cache keeps ads scoring off the database.
+  const creatives = new Map<string, { row: CreativeRow | null; at: number }>();
+  async function creativeRows(ids: readonly string[]): Promise<Map<string, CreativeRow | null>> {
+    const t = now();
+    const wanted = ids.filter((id) => { const c = creatives.get(id); return !c || t - c.at > 60_000; });
+    if (wanted.length) {
+      const found = await readCreatives(deps.db, wanted);
+      if (creatives.size > 50_000) creatives.clear();
+      for (const id of wanted) creatives.set(id, { row: found.get(id) ?? null, at: t });
+    }
+    return new Map(ids.map((id) => [id, creatives.get(id)!.row]));
+  }
+
+  return {
+    /** Rows from sources already at hand (inline features): nothing is read. */
+    assemble(model: LoadedModel, sources: readonly Readonly<Record<string, SourceValues>>[]): AssembledRows {
+      return assembleRows(model, sources, sources.map(() => ({})));
+    },
+
+    /** Rows for (job, provider) pairs: provider_profile, provider_activity and job_profile read at once, match_pair computed. */
+    async matching(model: LoadedModel, req: MatchingRequest): Promise<AssembledRows & { job: FeatureValues }> {
+      const sets = modelSets(model);
+      const t = now();
+      const providerSets = [...sets].filter((s) => s === 'provider_profile' || s === WINDOWED_SETS.providerActivity);
+      if (!providerSets.includes('provider_profile')) providerSets.push('provider_profile'); // the pair features need it
+      const reads = providerSets.map((s) => ({ set: setRef(s), entityKeys: req.providerIds }));
+      if (req.jobId) reads.push({ set: setRef('job_profile'), entityKeys: [req.jobId] });
+      const [results, ctx] = await Promise.all([deps.online.readMany(reads, t), sets.has('match_pair') ? matchingContext() : null]);
+      let job: SourceValues;
+      const stored = req.jobId ? results[results.length - 1]![0]! : null;
+      if (req.inlineJob) {
+        // Inline fields win over stored ones; what neither gives is missing.
+        const values = { ...(stored?.values ?? {}), ...req.inlineJob };
+        job = { values, found: true, missing: jobProfile.features.map((f) => f.name).filter((f) => !(f in values)), expired: [] };
+      } else if (stored?.found) {
+        job = fromOnline(stored);
+      } else {
+        throw new NotFoundError(`job ${req.jobId} has no features in the online store; send its fields inline (job.required_skill_ids, job.category_id, …)`, { jobId: req.jobId });
+      }
+      const byProvider = providerSets.map((s, k) => [s, results[k]!] as const);
+      const sources: Record<string, SourceValues>[] = [];
+      const reasons: Record<string, string>[] = [];
+      for (let i = 0; i < req.providerIds.length; i++) {
+        const src: Record<string, SourceValues> = { job_profile: job };
+        for (const [s, r] of byProvider) src[s] = fromOnline(r[i]!);
+        const why: Record<string, string> = {};
+        if (ctx) {
+          const provider = src.provider_profile!;
+          if (provider.found) {
+            const pair = computePairFeatures(provider.values, job.values, { idf: ctx.idf, graph: ctx.graph, now: t });
+            src.match_pair = { values: pair.values, found: true, missing: [], expired: [] };
+            for (const [f, text] of Object.entries(pair.explanations)) why[`match_pair__${f}`] = text;
+          } else {
+            src.match_pair = ABSENT; // nothing known of the provider: every pair feature unknown
+          }
+        }
+        sources.push(src);
+        reasons.push(why);
+      }
+      return { ...assembleRows(model, sources, reasons), job: job.values };
+    },
+
+    /** Rows for creatives in one placement context: the windowed CTRs, campaign, user, IP and device sets, ad_request computed. */
+    async ads(model: LoadedModel, req: AdsRequest): Promise<AssembledRows & { creatives: Map<string, CreativeRow | null> }> {
+      const t = now();
+      const byId = await creativeRows(req.creativeIds);
+      const unknown = req.creativeIds.filter((id) => !byId.get(id));
+      if (unknown.length) {
+        throw new ValidationError(`unknown creative${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}`, unknown.slice(0, 20).map((id) => ({ path: `creatives/${req.creativeIds.indexOf(id)}`, message: `creative ${id} does not exist` })));
+      }
+      const rowsOf = req.creativeIds.map((id) => byId.get(id)!);
+      const reads: { set: FeatureSetRef; entityKeys: readonly string[] }[] = [
+        { set: setRef(WINDOWED_SETS.creative), entityKeys: req.creativeIds },
+        { set: setRef('campaign_profile'), entityKeys: rowsOf.map((c) => c.campaignId) },
+        { set: setRef(WINDOWED_SETS.placement), entityKeys: [req.placementId] },
+        { set: setRef('user_affinity'), entityKeys: req.userId ? [req.userId] : [] },
+        { set: setRef(WINDOWED_SETS.ip), entityKeys: req.ip ? [req.ip] : [] },
+        { set: setRef(WINDOWED_SETS.device), entityKeys: req.device ? [req.device] : [] },
+      ];
+      const [creative, campaign, placement, user, ip, device] = await deps.online.readMany(reads, t);
+      const one = (r: OnlineFeatures[] | undefined) => (r && r[0] ? fromOnline(r[0]) : ABSENT);
+      const shared = { [WINDOWED_SETS.placement]: one(placement), user_affinity: one(user), [WINDOWED_SETS.ip]: one(ip), [WINDOWED_SETS.device]: one(device) };
+      const sources: Record<string, SourceValues>[] = [];
+      for (let i = 0; i < rowsOf.length; i++) {
+        const c = rowsOf[i]!;
+        const camp = fromOnline(campaign![i]!);
+        const categories = Array.isArray(camp.values.targeted_categories) ? (camp.values.targeted_categories as readonly unknown[]).map(String) : [];
+        const request = computeAdRequestFeatures({
+          at: t, device: req.device, advertiserId: c.advertiserId, placementId: req.placementId,
+          campaignCategories: categories, userAffinity: shared.user_affinity.found ? shared.user_affinity.values : null,
+        });
+        sources.push({
+          ...shared, [WINDOWED_SETS.creative]: fromOnline(creative![i]!), campaign_profile: camp,
+          ad_request: { values: request, found: true, missing: [], expired: [] },
+        });
+      }
+      return { ...assembleRows(model, sources, sources.map(() => ({}))), creatives: byId };
+    },
+  };
+}
