@@ -49,3 +49,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('model_audit_version').on('model_audit').columns(['model', 'version', 'created_at']).execute();
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('model_audit').ifExists().execute();
+  await db.schema.dropTable('prediction_log').ifExists().execute();
+}

@@ -23,7 +23,7 @@ import { createWebhooks, type RegistryEventType, type WebhookSettings, type Webh
 export type VersionStatus = 'registering' | 'ready' | 'failed';
 export type FairnessByAttributeValue = {
   demographicParityDifference: number; disparateImpactRatio: number | null; equalOpportunityDifference: number; equalizedOddsDifference: number;
-  groups?: Record<string, { count: number; selectionRate: number | null; truePositiveRate: number | null; falsePositiveRate: number | null }>;
+  groups?: Record<string, { count: number; positives?: number; selectionRate: number | null; truePositiveRate: number | null; falsePositiveRate: number | null }>;
 };
 export type Calibration = { ece: number; bins: { lower: number; upper: number; count: number; meanPredicted: number | null; fractionPositive: number | null }[] };
 
@@ -239,18 +239,22 @@ export function createRegistryService(deps: RegistryDeps) {
   }
 
   /**
-   * An alias move's transaction. Two SQLite handles on one file (the server and a CLI) cannot
-   * both upgrade to writing: the loser gets SQLITE_BUSY*, which here means "moved concurrently".
+   * An alias move's transaction. Two SQLite handles on one file (the server and a CLI, or a
+   * scoring process writing its prediction log) cannot both upgrade a read to a write: the loser
+   * gets SQLITE_BUSY*, whoever the other writer was. So the move is run again on a fresh snapshot —
+   * a real concurrent move of the alias is then caught by the compare-and-set itself (409) — and
+   * only a lock that stays contended becomes "moved concurrently".
    */
   async function casTransaction<T>(cmd: { model: string; alias: string }, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    try {
-      return await deps.db.transaction().execute(fn);
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) {
-        throw new ConflictError(`${cmd.model}/${cmd.alias} was moved concurrently; read it again and retry`, { model: cmd.model, alias: cmd.alias });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await deps.db.transaction().execute(fn);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (!(typeof code === 'string' && code.startsWith('SQLITE_BUSY'))) throw err;
+        if (attempt >= 5) throw new ConflictError(`${cmd.model}/${cmd.alias} was moved concurrently; read it again and retry`, { model: cmd.model, alias: cmd.alias });
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
       }
-      throw err;
     }
   }
 

@@ -4,7 +4,7 @@
 // larger batch than any before arrives). Computes in float64; tfjs trains in float32, so scores
 // differ from tfjs's own by float32 rounding (~1e-7), not more.
 import { ValidationError } from '../../platform/errors/app-error.js';
-import type { Activation } from './model-types.js';
+import type { Activation, ServableModel } from './model-types.js';
 import { validateModel } from './validate-model.js';
 
 export interface CompiledModel {
@@ -19,7 +19,7 @@ export interface CompiledModel {
   predictOne(x: ArrayLike<number>): number;
 }
 
-interface CompiledLayer { inputs: number; units: number; weights: Float64Array; bias: Float64Array; activation: Activation }
+export interface CompiledLayer { inputs: number; units: number; weights: Float64Array; bias: Float64Array; activation: Activation }
 
 /** Row-major inputs × units → units × inputs. */
 function transpose(w: readonly number[], inputs: number, units: number): Float64Array {
@@ -28,14 +28,14 @@ function transpose(w: readonly number[], inputs: number, units: number): Float64
   return t;
 }
 
-function sigmoid(z: number): number {
+export function sigmoid(z: number): number {
   // Split by sign so exp never overflows.
   if (z >= 0) return 1 / (1 + Math.exp(-z));
   const e = Math.exp(z);
   return e / (1 + e);
 }
 
-function activate(buf: Float64Array, length: number, activation: Activation): void {
+export function activate(buf: Float64Array, length: number, activation: Activation): void {
   switch (activation) {
     case 'relu': for (let i = 0; i < length; i++) if (buf[i]! < 0) buf[i] = 0; break;
     case 'tanh': for (let i = 0; i < length; i++) buf[i] = Math.tanh(buf[i]!); break;
@@ -44,9 +44,8 @@ function activate(buf: Float64Array, length: number, activation: Activation): vo
   }
 }
 
-/** Validates `model` and compiles it; a logistic model becomes one dense layer with a sigmoid. */
-export function compileModel(model: unknown): CompiledModel {
-  const m = validateModel(model);
+/** The serving shape of a validated model: input standardisation and unit-major layers (a logistic model is one sigmoid unit). */
+export function compileLayers(m: ServableModel): { d: number; means: Float64Array; invStds: Float64Array; layers: CompiledLayer[] } {
   const d = m.featureNames.length;
   const means = Float64Array.from(m.means);
   // A constant feature was stored with std 0 (or 1): either way it only shifts, never scales.
@@ -60,6 +59,13 @@ export function compileModel(model: unknown): CompiledModel {
       bias: Float64Array.from(l.bias),
       activation: l.activation,
     }));
+  return { d, means, invStds, layers };
+}
+
+/** Validates `model` and compiles it; a logistic model becomes one dense layer with a sigmoid. */
+export function compileModel(model: unknown): CompiledModel {
+  const m = validateModel(model);
+  const { d, means, invStds, layers } = compileLayers(m);
   const widest = Math.max(d, ...layers.map((l) => l.units));
 
   // Two ping-pong buffers of capacity × widest values; grown (never shrunk) on a bigger batch.

@@ -3,8 +3,12 @@
 // dense layer and its activation to the raw inputs. A batch of rows (for IG, the points along
 // every candidate's path) goes through in one loop nest over buffers that only grow, so a request
 // allocates nothing per row. float64 throughout, like the forward kernel.
+// For ReLU networks the logit is piecewise linear along a straight path; `integratePath` walks it
+// kink to kink (IG exactly, no quadrature) and `pathBreakpoints` lists the kinks by recomputing the
+// network at each (slower; the reference the walk is tested against).
 import { ValidationError } from '../../platform/errors/app-error.js';
 import type { Activation } from './model-types.js';
+import { activate, compileLayers } from './compile-model.js';
 import { validateModel } from './validate-model.js';
 
 /** 'logit': the last layer's pre-activation (log-odds for a sigmoid output); 'output': the score itself. */
@@ -40,29 +44,6 @@ export interface KernelGradients {
   integratePath(from: ArrayLike<number>, fromAt: number, to: ArrayLike<number>, toAt: number, out: Float64Array, outAt: number, limit?: number): number;
 }
 
-interface Layer { inputs: number; units: number; weights: Float64Array; bias: Float64Array; activation: Activation }
-
-/** Row-major inputs × units → units × inputs (each unit's weights contiguous, as the forward kernel holds them). */
-function transpose(w: readonly number[], inputs: number, units: number): Float64Array {
-  const t = new Float64Array(inputs * units);
-  for (let i = 0; i < inputs; i++) for (let j = 0; j < units; j++) t[j * inputs + i] = w[i * units + j]!;
-  return t;
-}
-
-function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
-
-function activate(buf: Float64Array, length: number, activation: Activation): void {
-  switch (activation) {
-    case 'relu': for (let i = 0; i < length; i++) if (buf[i]! < 0) buf[i] = 0; break;
-    case 'tanh': for (let i = 0; i < length; i++) buf[i] = Math.tanh(buf[i]!); break;
-    case 'sigmoid': for (let i = 0; i < length; i++) buf[i] = sigmoid(buf[i]!); break;
-    case 'linear': break;
-  }
-}
 
 /** Multiplies `g` by the activation's derivative, read from the activation's output `y` (relu′(0) = 0, as tfjs). */
 function timesDerivative(g: Float64Array, y: Float64Array, length: number, activation: Activation): void {
@@ -87,15 +68,7 @@ function checkOut(buf: Float64Array | undefined, need: number, path: string): vo
 export function compileGradients(model: unknown, opts: { target?: GradientTarget } = {}): KernelGradients {
   const m = validateModel(model);
   const target = opts.target ?? 'logit';
-  const d = m.featureNames.length;
-  const means = Float64Array.from(m.means);
-  const invStds = Float64Array.from(m.stds, (s) => (s > 0 ? 1 / s : 1));
-  const layers: Layer[] = m.kind === 'logistic'
-    ? [{ inputs: d, units: 1, weights: Float64Array.from(m.coef), bias: Float64Array.of(m.intercept), activation: 'sigmoid' }]
-    : m.layers.map((l, i) => {
-      const inputs = i === 0 ? d : m.layers[i - 1]!.bias.length;
-      return { inputs, units: l.bias.length, weights: transpose(l.weights, inputs, l.bias.length), bias: Float64Array.from(l.bias), activation: l.activation };
-    });
+  const { d, means, invStds, layers } = compileLayers(m);
   const last = layers.length - 1;
   const widest = Math.max(d, ...layers.map((l) => l.units));
 

@@ -1,6 +1,6 @@
 // The gigintel command end to end, as a user runs it: help, config errors, migrations, keys,
 // and `serve` (the npm start path) from first start to SIGTERM.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +8,12 @@ import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../../../services/cli/cli.js';
+import { bannerUrl } from '../../helpers/banner-url.js';
 
 const BIN = new URL('../../../bin/gigintel.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'gigintel-cli-'));
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIGINTEL_')));
-const env = { ...baseEnv, GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_FEATURE_DEMO_SEED: 'false' };
+const env = { ...baseEnv, GIGINTEL_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, GIGINTEL_LOG_LEVEL: 'warn', GIGINTEL_FEATURE_DEMO_SEED: 'false', GIGINTEL_SCORING_MODELS: '' };
 
 function run(args: string[], extraEnv: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 30_000 });
@@ -158,20 +159,4 @@ async function serveOnce(extraEnv: Record<string, string>) {
   child.kill('SIGTERM');
   const exitCode = await exited;
   return { banner, adminKey, keysStatus, exitCode };
-}
-
-/** Waits for the start-up banner and returns the URL it names. */
-function bannerUrl(child: ChildProcess, pattern: RegExp): Promise<string> {
-  let out = '';
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = pattern.exec(out);
-      if (m && out.includes('Admin key')) { clearTimeout(timer); resolve(m[1]!); }
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
 }

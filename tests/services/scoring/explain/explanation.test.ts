@@ -1,6 +1,7 @@
 // Explanations over raw features: design columns grouped back to the feature that produced them
 // (one-hots, missing indicators, hashed buckets, list lengths), φ summed per feature, the top K
 // with readable reasons (the pair features' own texts), for logistic and MLP models.
+import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../../../model-registry/inference/compile-model.js';
 import type { LogisticModelShape } from '../../../../model-registry/inference/model-types.js';
@@ -8,6 +9,7 @@ import { encodeTable, encodeValues } from '../../../../model-registry/training/e
 import { computePairFeatures } from '../../../../pipelines/features/definitions/matching-features.js';
 import type { FeatureValues } from '../../../../pipelines/features/feature-set.js';
 import { ValidationError } from '../../../../platform/errors/app-error.js';
+import { ExplanationOut } from '../../../../services/scoring/explain/explain.schemas.js';
 import { createExplainer, explainRows, genericReason } from '../../../../services/scoring/explain/explanation.js';
 import { featureLabel, groupDesignColumns, rawFeatureOf } from '../../../../services/scoring/explain/feature-groups.js';
 import { createLogisticShap } from '../../../../services/scoring/explain/shap-logistic.js';
@@ -130,6 +132,8 @@ describe('explainRows', () => {
     expect(by.get('provider_profile__country')!.reason).toBe('country DE lowers the score');
     expect(by.get('provider_profile__country')!.value).toBe('DE');
     expect(e!.contributions[0]!.feature).toBe('match_pair__required_skill_coverage');
+    // What the routes and the prediction log serve: the response schema holds it, through JSON.
+    expect(Value.Check(ExplanationOut, JSON.parse(JSON.stringify(e)))).toBe(true);
     // A reason keyed by the full name wins; a generic reason otherwise, even for a pair feature.
     const [f] = explainRows({ model, encoding }, x, 1, { topK: 10, rawValues: [raw], reasons: [{ 'match_pair__price_fit': 'custom' }] });
     expect(f!.contributions.find((c) => c.feature === 'match_pair__price_fit')!.reason).toBe('custom');
@@ -172,6 +176,7 @@ describe('explainRows', () => {
       expect(e.completenessError).toBe(all.completenessErrors![r]);
       expect(e.score).toBe(served[r]);
       expect(e.contributions).toHaveLength(5);
+      expect(Value.Check(ExplanationOut, e)).toBe(true);
       const abs = e.contributions.map((c) => Math.abs(c.phi));
       expect([...abs].sort((a, b) => b - a)).toEqual(abs);
     }

@@ -1,9 +1,11 @@
 // Global importance: mean |φ| per raw feature over a set of rows, by hand and from a model.
+import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import type { LogisticModelShape } from '../../../../model-registry/inference/model-types.js';
 import { ValidationError } from '../../../../platform/errors/app-error.js';
 import { globalImportance, modelImportance } from '../../../../services/scoring/explain/global-importance.js';
 import { createExplainer } from '../../../../services/scoring/explain/explanation.js';
+import { GlobalImportanceOut } from '../../../../services/scoring/explain/explain.schemas.js';
 import { fittedTo, randomBatch, randomLogistic, randomMlp } from './explain-fixtures.js';
 
 describe('globalImportance', () => {
@@ -46,6 +48,7 @@ describe('globalImportance', () => {
       const all = createExplainer(loaded).attributions(batch.rows, batch.n);
       const features = createExplainer(loaded).groups.features;
       expect(got.rows).toBe(1500);
+      expect(Value.Check(GlobalImportanceOut, got)).toBe(true);
       for (const f of got.features) {
         const i = features.indexOf(f.feature);
         let abs = 0;

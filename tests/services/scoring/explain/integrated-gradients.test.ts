@@ -75,6 +75,41 @@ describe('compileGradients', () => {
     }
   });
 
+  it('integrates a path kink to kink exactly as one midpoint gradient per piece between the breakpoints', () => {
+    // Three hidden layers (relu, relu, linear) and far-away rows: flips in every layer, past one resync (64 pieces).
+    const d = 10;
+    const net = randomMlp(61, names(d), [96, 48, 8], ['relu', 'relu', 'linear', 'sigmoid']);
+    const n = 12;
+    const rows = rowsAround(62, net, n).map((v, i) => net.means[i % d]! + 10 * (v - net.means[i % d]!));
+    const kernel = compileGradients(net);
+    expect(kernel.piecewiseLinear).toBe(true);
+    const bps: number[] = [];
+    let most = 0;
+    for (let r = 0; r < n; r++) {
+      const got = new Float64Array(d + 2);
+      const pieces = kernel.integratePath(net.means, 0, rows, r * d, got, 1);
+      expect(kernel.pathBreakpoints(net.means, 0, rows, r * d, bps)).toBe(true);
+      expect(pieces).toBe(bps.length + 1);
+      most = Math.max(most, pieces);
+      const edges = [0, ...bps, 1];
+      const mids = edges.slice(1).flatMap((b, e) => {
+        const a = (edges[e]! + b) / 2;
+        return Array.from({ length: d }, (_, i) => net.means[i]! + a * (rows[r * d + i]! - net.means[i]!));
+      });
+      const grads = new Float64Array(mids.length);
+      kernel.gradients(mids, edges.length - 1, grads);
+      for (let i = 0; i < d; i++) {
+        let want = 0;
+        for (let e = 0; e + 1 < edges.length; e++) want += (edges[e + 1]! - edges[e]!) * grads[e * d + i]!;
+        expect(Math.abs(got[1 + i]! - want)).toBeLessThan(1e-9 * Math.max(1, Math.abs(want)));
+      }
+      expect(got[0]).toBe(0);
+      expect(got[d + 1]).toBe(0);
+    }
+    expect(most).toBeGreaterThan(64);
+    expect(kernel.integratePath(net.means, 0, rows, 0, new Float64Array(d), 0, 3)).toBe(-1);
+  });
+
   it('gives a logistic model the constant gradient coef / std', () => {
     const m = randomLogistic(2, names(5));
     const grad = new Float64Array(2 * 5);
