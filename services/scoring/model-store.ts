@@ -5,6 +5,7 @@
 // about that time by every scoring process, with no broker in between. A version that fails to
 // load (bad hash, invalid shape) is refused and the last good one keeps serving.
 import { Gauge, Counter, type Registry } from 'prom-client';
+import { NotFoundError } from '../../platform/errors/app-error.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import { loadArtifact } from '../../model-registry/artifact.js';
 import { compileModel, type CompiledModel } from '../../model-registry/inference/compile-model.js';
@@ -118,10 +119,14 @@ export function createModelStore(deps: ModelStoreDeps): ModelStore {
     const message = err instanceof Error ? err.message : String(err);
     const prev = slot.status.lastError;
     slot.status.lastError = { version, message, at: Date.now() };
-    loadFailures?.inc({ model: slot.spec.model, alias: slot.spec.alias });
-    if (!prev || prev.message !== message) {
-      deps.log?.error({ model: slot.spec.model, alias: slot.spec.alias, version, serving: slot.loaded?.version ?? null, err: message },
-        slot.loaded ? `could not load ${slot.spec.model}@${slot.spec.alias} v${version}; still serving v${slot.loaded.version}` : `could not load ${slot.spec.model}@${slot.spec.alias}`);
+    if (version !== null) loadFailures?.inc({ model: slot.spec.model, alias: slot.spec.alias });
+    if (prev && prev.message === message) return;
+    const at = { model: slot.spec.model, alias: slot.spec.alias, version, serving: slot.loaded?.version ?? null, err: message };
+    if (err instanceof NotFoundError && !slot.loaded) {
+      // Not registered or no alias yet (the demo is still training): expected, not an error.
+      deps.log?.info(at, `waiting for ${slot.spec.model}@${slot.spec.alias}: ${message}`);
+    } else {
+      deps.log?.error(at, slot.loaded ? `could not load ${slot.spec.model}@${slot.spec.alias} v${version}; still serving v${slot.loaded.version}` : `could not load ${slot.spec.model}@${slot.spec.alias}`);
     }
   }
 
