@@ -1,12 +1,14 @@
 // The quick start's first models: once the demo marketplace's features are computed, build a
 // matching and an ads training set over the seeded period, train a logistic model on each,
 // register them, and promote each to champion through the gates (never forced: a version that
-// fails a gate stays unpromoted, and the log says which check failed).
+// fails a gate stays unpromoted, and the log says which check failed). A version blocked by a
+// fairness gate gets one retry: the same data reweighed by that attribute, a second version.
 import type { Actor } from '../platform/audit/audit-log.js';
 import type { Db } from '../platform/db/database.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { buildDataset, type DatasetKind } from '../pipelines/datasets/build-dataset.js';
 import type { FeaturePipeline, PipelineRun } from '../pipelines/features/batch/feature-pipeline.service.js';
+import type { GateCheck } from './gates.js';
 import { GateFailedError } from './registry.errors.js';
 import type { RegistryService } from './registry.service.js';
 import { trainModel } from './training/train-model.js';
@@ -36,21 +38,41 @@ export async function bootstrapDemoModels(
     matching: { from: window.from + 2 * DAY, to: window.to },
     ads: { from: window.to - 7 * DAY, to: window.to },
   };
+  const trainDeps = { db: deps.db, dataDir: deps.dataDir, registry: deps.registry };
   for (const kind of ['matching', 'ads'] as const) {
     const { snapshot } = await buildDataset({ db: deps.db, dataDir: deps.dataDir }, { kind, ...windows[kind] });
-    const { version } = await trainModel({ db: deps.db, dataDir: deps.dataDir, registry: deps.registry }, {
-      source: { kind: 'dataset', datasetId: snapshot.id, expectKind: kind }, algo: 'logistic', actor: ACTOR,
-    });
-    let promoted = false;
-    try {
-      await deps.registry.promote({ model: version.model, alias: 'champion', version: version.version, reason: 'demo start: first model' }, ACTOR);
-      promoted = true;
-    } catch (err) {
-      if (!(err instanceof GateFailedError)) throw err;
-      deps.log.warn({ model: version.model, version: version.version, failed: (err.details as { failed: unknown }).failed }, `demo ${version.model} v${version.version} not promoted: ${err.message}`);
+    const source = { kind: 'dataset' as const, datasetId: snapshot.id, expectKind: kind };
+    let { version } = await trainModel(trainDeps, { source, algo: 'logistic', actor: ACTOR });
+    let failed = await promoteThroughGates(deps, version.model, version.version, 'demo start: first model');
+    // Blocked on fairness: train once more with reweighing by the first attribute that failed and
+    // offer that version to the gates (a story `gigintel models history` shows), never forcing.
+    const attribute = failed?.map((c) => /^fairness\.([^.]+)\./.exec(c.name)?.[1]).find((a): a is string => a !== undefined);
+    if (attribute) {
+      deps.log.info({ model: version.model, blocked: version.version, attribute }, `demo ${version.model} v${version.version} blocked by the ${attribute} fairness gate: retraining with reweighing by ${attribute}`);
+      ({ version } = await trainModel(trainDeps, { source, algo: 'logistic', actor: ACTOR, mitigate: 'reweigh', mitigateAttribute: attribute }));
+      failed = await promoteThroughGates(deps, version.model, version.version, `demo start: v${version.version - 1} failed the ${attribute} fairness gate; reweighed by ${attribute}`);
     }
-    deps.log.info({ model: version.model, version: version.version, dataset: snapshot.id, auc: version.metrics.auc, promoted }, 'demo model trained');
+    const promoted = failed === null;
+    const outcome = !promoted ? 'not promoted: a gate failed (see the warning above)'
+      : attribute ? `promoted after reweighing by ${attribute} (v${version.version - 1} was blocked)` : 'promoted as trained (no mitigation needed)';
+    deps.log.info({
+      model: version.model, version: version.version, dataset: snapshot.id, auc: version.metrics.auc, promoted, outcome,
+      mitigation: version.hyperparameters.mitigation ?? null,
+    }, 'demo model trained');
     out.push({ model: version.model, version: version.version, promoted });
   }
   return out;
+}
+
+/** Promotes to champion through the gates; null when promoted, else the failed checks (logged). */
+async function promoteThroughGates(deps: DemoModelDeps, model: string, version: number, reason: string): Promise<GateCheck[] | null> {
+  try {
+    await deps.registry.promote({ model, alias: 'champion', version, reason }, ACTOR);
+    return null;
+  } catch (err) {
+    if (!(err instanceof GateFailedError)) throw err;
+    const failed = (err.details as { failed: GateCheck[] }).failed;
+    deps.log.warn({ model, version, failed }, `demo ${model} v${version} not promoted: ${err.message}`);
+    return failed;
+  }
 }

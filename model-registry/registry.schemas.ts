@@ -35,6 +35,7 @@ export const FairnessByAttribute = Type.Object({
   equalizedOddsDifference: Type.Number({ minimum: 0, maximum: 1 }),
   groups: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.Object({
     count: Type.Integer({ minimum: 0 }),
+    positives: Type.Optional(Type.Integer({ minimum: 0, description: 'rows labelled 1: the support of the true positive rate' })),
     selectionRate: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
     truePositiveRate: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
     falsePositiveRate: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
@@ -109,6 +110,7 @@ export const VersionOut = Type.Object({
 export const GateCheckOut = Type.Object({
   name: Type.String(), passed: Type.Boolean(), actual: Type.Unknown(), required: Type.Unknown(),
   by: Nullable(Type.Number({ description: 'how far short of the requirement (positive) when failed' })), message: Type.String(),
+  detail: Type.Optional(Type.Unknown({ description: 'fairness checks: groups compared, groups too small to judge, the confidence interval' })),
 });
 export const GateVerdictOut = Type.Object({ passed: Type.Boolean(), gated: Type.Boolean(), checks: Type.Array(GateCheckOut) });
 

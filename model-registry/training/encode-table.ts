@@ -7,10 +7,13 @@
 //   json list → its length, nulls as for numbers;
 //   hashed    → (columns named in `hashed`) one-hot of the value folded into N buckets: a hashed
 //               cross (advertiser × placement, already FNV-1a mod 2^20) is a category, not a number.
+// applyEncoding gives a dense design; applyEncodingSparse the same columns as CSR non-zeros, for
+// hashings wider than a dense design can hold (up to MAX_HASHED_BUCKETS).
 import type { ColumnSpec, ColumnType } from '../../pipelines/datasets/point-in-time-join.js';
 import { ValidationError } from '../../platform/errors/app-error.js';
 import type { Design } from './design.js';
-import { hashBucket, MAX_DENSE_BUCKETS } from './hash-features.js';
+import { hashBucket, MAX_DENSE_BUCKETS, MAX_HASHED_BUCKETS } from './hash-features.js';
+import { SparseBuilder, type SparseDesign } from './sparse-design.js';
 
 export type ColumnEncoding =
   | { name: string; kind: 'numeric' | 'bool' | 'list_length'; mean: number; missingIndicator: boolean }
@@ -38,7 +41,7 @@ export interface EncodeOptions {
   topK?: number;
   /** The rows the encoding is fitted on (the training rows); default all. */
   rows?: ArrayLike<number>;
-  /** Columns encoded as hashed categories: name → number of one-hot buckets (≤ MAX_DENSE_BUCKETS). */
+  /** Columns encoded as hashed categories: name → number of one-hot buckets (≤ MAX_HASHED_BUCKETS; a dense design takes ≤ MAX_DENSE_BUCKETS). */
   hashed?: Readonly<Record<string, number>>;
 }
 
@@ -125,8 +128,8 @@ export function fitEncoding(source: ColumnSource, opts: EncodeOptions = {}): Tab
     const at = (k: number) => cell(col, opts.rows ? opts.rows[k]! : k);
     const buckets = opts.hashed?.[spec.name];
     if (buckets !== undefined) {
-      if (!(Number.isInteger(buckets) && buckets >= 2 && buckets <= MAX_DENSE_BUCKETS)) {
-        throw new ValidationError(`hashed column ${spec.name} needs 2–${MAX_DENSE_BUCKETS} buckets`, [{ path: `hashed/${spec.name}`, message: `must be an integer from 2 to ${MAX_DENSE_BUCKETS}` }]);
+      if (!(Number.isInteger(buckets) && buckets >= 2 && buckets <= MAX_HASHED_BUCKETS)) {
+        throw new ValidationError(`hashed column ${spec.name} needs 2–${MAX_HASHED_BUCKETS} buckets`, [{ path: `hashed/${spec.name}`, message: `must be an integer from 2 to ${MAX_HASHED_BUCKETS}` }]);
       }
       columns.push({ name: spec.name, kind: 'hashed', buckets });
       continue;
@@ -146,6 +149,12 @@ export function fitEncoding(source: ColumnSource, opts: EncodeOptions = {}): Tab
   return { columns, featureNames: columns.flatMap(namesOf) };
 }
 
+function widthOf(c: ColumnEncoding): number {
+  if (c.kind === 'hashed') return c.buckets;
+  if (c.kind === 'categorical') return c.categories.length + 1;
+  return c.missingIndicator ? 2 : 1;
+}
+
 function namesOf(c: ColumnEncoding): string[] {
   if (c.kind === 'hashed') return Array.from({ length: c.buckets }, (_, b) => `${c.name}#${b}`);
   if (c.kind === 'categorical') return [...c.categories.map((v) => `${c.name}=${v}`), `${c.name}=${OTHER}`];
@@ -155,6 +164,8 @@ function namesOf(c: ColumnEncoding): string[] {
 
 /** Encodes `rows` (default all) of the source with a fitted encoding. */
 export function applyEncoding(encoding: TableEncoding, source: ColumnSource, rows?: ArrayLike<number>): Design {
+  const wide = encoding.columns.find((c) => c.kind === 'hashed' && c.buckets > MAX_DENSE_BUCKETS);
+  if (wide) throw new ValidationError(`hashed column ${wide.name} is too wide for a dense design: use applyEncodingSparse`, [{ path: `hashed/${wide.name}`, message: `a dense design takes ≤ ${MAX_DENSE_BUCKETS} buckets` }]);
   const cols = encoding.featureNames.length;
   const first = encoding.columns[0];
   const total = isTable(source) ? source.numRows() : first ? columnOf(source, first.name).length : 0;
@@ -163,33 +174,56 @@ export function applyEncoding(encoding: TableEncoding, source: ColumnSource, row
   let j0 = 0;
   for (const c of encoding.columns) {
     const col = columnOf(source, c.name);
-    const width = namesOf(c).length;
-    for (let k = 0; k < n; k++) writeCell(c, cell(col, rows ? rows[k]! : k), data, k * cols + j0);
-    j0 += width;
+    let at = 0;
+    const emit = (j: number, v: number) => { data[at + j] = v; };
+    for (let k = 0; k < n; k++) {
+      at = k * cols + j0;
+      writeCell(c, cell(col, rows ? rows[k]! : k), emit);
+    }
+    j0 += widthOf(c);
   }
   return { rows: n, cols, data, names: [...encoding.featureNames] };
+}
+
+/** Encodes `rows` (default all) as CSR non-zeros: the same columns as applyEncoding, at any hashed width. */
+export function applyEncodingSparse(encoding: TableEncoding, source: ColumnSource, rows?: ArrayLike<number>): SparseDesign {
+  const cols = encoding.featureNames.length;
+  const first = encoding.columns[0];
+  const total = isTable(source) ? source.numRows() : first ? columnOf(source, first.name).length : 0;
+  const n = rows ? rows.length : total;
+  const sources = encoding.columns.map((c) => columnOf(source, c.name));
+  const starts: number[] = [];
+  encoding.columns.reduce((j0, c) => { starts.push(j0); return j0 + widthOf(c); }, 0);
+  const b = new SparseBuilder(cols, n * encoding.columns.length);
+  for (let k = 0; k < n; k++) {
+    const i = rows ? rows[k]! : k;
+    encoding.columns.forEach((c, m) => writeCell(c, cell(sources[m]!, i), (j, v) => b.add(starts[m]! + j, v)));
+    b.endRow();
+  }
+  return b.build(encoding.featureNames);
 }
 
 // Category lookups per encoding column, built once.
 const categoryIndex = new WeakMap<ColumnEncoding, Map<string, number>>();
 
-function writeCell(c: ColumnEncoding, v: unknown, out: Float64Array, at: number): void {
+/** Emits the cell's non-zero design values as (offset within the column's block, value). */
+function writeCell(c: ColumnEncoding, v: unknown, emit: (j: number, value: number) => void): void {
   if (c.kind === 'hashed') {
     if (v === null) return; // no bucket: all zeros
     // Numbers are already hashes (fold them); anything else is hashed here.
-    out[at + (typeof v === 'number' && Number.isInteger(v) ? ((v % c.buckets) + c.buckets) % c.buckets : hashBucket(String(v), c.buckets))] = 1;
+    emit(typeof v === 'number' && Number.isInteger(v) ? ((v % c.buckets) + c.buckets) % c.buckets : hashBucket(String(v), c.buckets), 1);
     return;
   }
   if (c.kind === 'categorical') {
     let index = categoryIndex.get(c);
     if (!index) { index = new Map(c.categories.map((v, i) => [v, i])); categoryIndex.set(c, index); }
     const i = v === null ? undefined : index.get(String(v));
-    out[at + (i ?? c.categories.length)] = 1;
+    emit(i ?? c.categories.length, 1);
     return;
   }
   const x = numericValue(c.kind, v);
-  out[at] = x ?? c.mean;
-  if (c.missingIndicator) out[at + 1] = x === null ? 1 : 0;
+  emit(0, x ?? c.mean);
+  if (c.missingIndicator && x === null) emit(1, 1);
 }
 
 /** Fits the encoding on `opts.rows` (default all) and encodes every row. */
@@ -204,8 +238,9 @@ export function encodeValues(encoding: TableEncoding, values: Readonly<Record<st
   let j0 = 0;
   for (const c of encoding.columns) {
     const v = values[c.name];
-    writeCell(c, v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v, out, j0);
-    j0 += namesOf(c).length;
+    const at = j0;
+    writeCell(c, v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v, (j, x) => { out[at + j] = x; });
+    j0 += widthOf(c);
   }
   return out;
 }

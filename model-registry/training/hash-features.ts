@@ -1,13 +1,16 @@
 // Hashed categorical features (ads: device, placement, advertiser × category crosses) with the same
 // FNV-1a the feature pipeline uses, so a bucket means the same thing in training and serving.
-// The Newton trainer solves a dense (d+1)² system, so hashed buckets enter it as one-hot columns
-// of the dense design: fine up to a few hundred buckets (MAX_DENSE_BUCKETS); the feature store's
-// 2^20 cross buckets must be folded (bucket % buckets) to a small count first.
+// A dense design holds hashed buckets as one-hot columns: fine up to MAX_DENSE_BUCKETS; wider
+// hashings (up to MAX_HASHED_BUCKETS, the feature store's 2^20 cross buckets folded by
+// bucket % buckets) go into a sparse design (encode-table.ts applyEncodingSparse) and are
+// fitted by L-BFGS.
 import { fnv1a32 } from '../../pipelines/features/definitions/ads-features.js';
 import { ValidationError } from '../../platform/errors/app-error.js';
 import type { Design } from './design.js';
 
 export const MAX_DENSE_BUCKETS = 1024;
+/** The widest hashing the sparse path takes (2^18 buckets). */
+export const MAX_HASHED_BUCKETS = 2 ** 18;
 
 /** Sparse rows in CSR form: row i's active buckets are indices[offsets[i] .. offsets[i+1]). */
 export interface HashedRows { buckets: number; offsets: Int32Array; indices: Int32Array }

@@ -18,12 +18,15 @@ import type { MlpModel, ServableModel } from '../inference/model-types.js';
 import type { Calibration, FairnessByAttributeValue, ModelVersion, RegistryService } from '../registry.service.js';
 import type { VersionSpec } from '../registry.schemas.js';
 import type { Design } from './design.js';
-import { applyEncoding, fitEncoding, type ColumnSource } from './encode-table.js';
+import { applyEncoding, applyEncodingSparse, fitEncoding, type ColumnSource } from './encode-table.js';
 import { fairnessReport } from './fairness.js';
 import { coefficientImportance } from './feature-importance.js';
-import { fitLogistic, predictLogistic, type LogisticModel } from './logistic-regression.js';
+import { MAX_DENSE_BUCKETS, MAX_HASHED_BUCKETS } from './hash-features.js';
+import { fitLogistic, MAX_NEWTON_COLS, predictLogistic, type LogisticModel } from './logistic-regression.js';
 import { auc, binaryMetrics, ndcgAtK, precisionAtK } from './metrics.js';
 import { trainMlp } from './mlp.js';
+import { reweighingWeights } from './reweigh.js';
+import type { SparseDesign } from './sparse-design.js';
 import { randomSplit, timeSplit } from './time-split.js';
 
 export const TRAIN_PHASES = ['load', 'split', 'encode', 'fit', 'evaluate', 'fairness', 'register'] as const;
@@ -47,6 +50,19 @@ export interface TrainOptions {
   holdout?: number;
   /** Share of rows before the holdout the MLP validates (early stopping) on (default 0.1; unused by logistic). */
   validation?: number;
+  /**
+   * Bias mitigation before the fit: 'reweigh' is Kamiran & Calders' reweighing, each training row
+   * weighted P(g)·P(y) / P(g, y) for its group g of `mitigateAttribute` (logistic only).
+   */
+  mitigate?: 'reweigh';
+  /** The sensitive attribute to reweigh by (a snapshot: e.g. gender; a CSV: the --sensitive column). */
+  mitigateAttribute?: string;
+  /**
+   * Buckets per hashed cross column (default 256). Above MAX_DENSE_BUCKETS the design is sparse
+   * and the logistic fit is L-BFGS with the bucket columns left unstandardised; serving stays a
+   * dense kernel over every bucket, so keep it modest (≤ 2^14) for a model that serves.
+   */
+  hashBuckets?: number;
   actor: Actor;
   onPhase?: (phase: TrainPhase, step: number, steps: number) => void;
 }
@@ -135,34 +151,51 @@ export async function trainModel(deps: TrainDeps, opts: TrainOptions): Promise<T
   const fitRows = Int32Array.from([...train, ...val]);
   // Fitted on the training rows only: holdout categories and means must not leak into the model.
   // Hashed crosses (ad_request's advertiser × placement, device × placement) are categories folded
-  // into HASHED_BUCKETS one-hot columns, never read as magnitudes.
-  const hashed = Object.fromEntries(data.columns.filter((c) => c.role === 'feature' && HASHED_CROSS.test(c.name)).map((c) => [c.name, HASHED_BUCKETS]));
-  if (Object.keys(hashed).length) notes.push(`hashed crosses one-hot in ${HASHED_BUCKETS} buckets: ${Object.keys(hashed).join(', ')}`);
+  // into hashBuckets one-hot columns (default HASHED_BUCKETS), never read as magnitudes.
+  const hashed = Object.fromEntries(data.columns.filter((c) => c.role === 'feature' && HASHED_CROSS.test(c.name)).map((c) => [c.name, o.hashBuckets]));
+  if (Object.keys(hashed).length) notes.push(`hashed crosses one-hot in ${o.hashBuckets} buckets: ${Object.keys(hashed).join(', ')}`);
   const encoding = fitEncoding(data.source, { columns: data.columns, rows: train, hashed });
   if (encoding.featureNames.length === 0) throw new ValidationError('no feature columns to train on', [{ path: 'columns', message: 'needs at least one feature column' }]);
-  const fitDesign = applyEncoding(encoding, data.source, fitRows);
-  const holdDesign = applyEncoding(encoding, data.source, hold);
+  // Wide hashings never become dense: CSR rows, fitted by L-BFGS on the non-zeros.
+  const sparse = Object.keys(hashed).length > 0 && o.hashBuckets > MAX_DENSE_BUCKETS;
+  if (sparse && o.algo !== 'logistic') throw new ValidationError(`${o.hashBuckets} hashed buckets need the logistic learner (the MLP takes ≤ ${MAX_DENSE_BUCKETS})`, [{ path: 'hashBuckets', message: `must be ≤ ${MAX_DENSE_BUCKETS} with mlp` }]);
+  const fitDesign = sparse ? applyEncodingSparse(encoding, data.source, fitRows) : applyEncoding(encoding, data.source, fitRows);
+  const holdDesign = sparse ? applyEncodingSparse(encoding, data.source, hold) : applyEncoding(encoding, data.source, hold);
   const yFit = Float64Array.from(fitRows, (i) => data.y[i]!);
   const yHold = Float64Array.from(hold, (i) => data.y[i]!);
 
   phase('fit');
   let model: LogisticModel | MlpModel;
   let hyperparameters: Record<string, unknown>;
+  let mitigation: Record<string, unknown> | null = null;
+  let sampleWeight: Float64Array | undefined;
+  if (o.mitigate === 'reweigh') {
+    const groups = (await sensitiveGroups(deps.db, data, fitRows)).get(o.mitigateAttribute!);
+    if (!groups) throw new ValidationError(`no sensitive attribute "${o.mitigateAttribute}" recorded for the training rows`, [{ path: 'mitigateAttribute', message: 'must be a sensitive attribute of the training subjects' }]);
+    const rw = reweighingWeights(yFit, groups);
+    sampleWeight = rw.weights;
+    mitigation = { method: 'reweigh', attribute: o.mitigateAttribute, weights: rw.table };
+    notes.push(`mitigation: reweighing by ${o.mitigateAttribute} (Kamiran & Calders), weights ${rw.table.map((c) => `${c.group}/${c.label}=${c.weight.toFixed(3)}`).join(', ')}`);
+  }
   if (o.algo === 'logistic') {
-    model = fitLogistic(fitDesign, yFit, { l2: o.l2, encoding });
+    model = fitLogistic(fitDesign, yFit, { l2: o.l2, encoding, ...(sparse ? { standardize: 'dense' as const } : {}), ...(sampleWeight ? { sampleWeight } : {}) });
     hyperparameters = { l2: o.l2, iterations: model.iterations, converged: model.converged };
+    if (sparse) {
+      Object.assign(hyperparameters, { solver: fitDesign.cols > MAX_NEWTON_COLS ? 'lbfgs' : 'newton', standardize: 'dense', hashBuckets: o.hashBuckets });
+      notes.push(`sparse design: ${fitDesign.cols} columns; bucket columns unstandardised${fitDesign.cols > MAX_NEWTON_COLS ? '; fitted by L-BFGS' : ''}`);
+    }
     if (!model.converged) notes.push(`logistic regression did not converge in ${model.iterations} iterations`);
   } else {
     const validationIndices = Int32Array.from({ length: val.length }, (_, k) => train.length + k);
-    model = await trainMlp(fitDesign, yFit, { hidden: o.hidden, l2: o.l2, epochs: o.epochs, seed: o.seed, encoding, ...(val.length ? { validationIndices } : { validationFraction: 0 }) });
+    model = await trainMlp(fitDesign as Design, yFit, { hidden: o.hidden, l2: o.l2, epochs: o.epochs, seed: o.seed, encoding, ...(val.length ? { validationIndices } : { validationFraction: 0 }) });
     hyperparameters = { ...model.hyperparameters, bestEpoch: model.bestEpoch, stoppedEpoch: model.stoppedEpoch };
   }
-  Object.assign(hyperparameters, { holdout: o.holdout, validation, split: splitKind, seed: o.seed, features: encoding.featureNames.length });
+  Object.assign(hyperparameters, { holdout: o.holdout, validation, split: splitKind, seed: o.seed, features: encoding.featureNames.length, ...(mitigation ? { mitigation } : {}) });
 
   phase('evaluate');
   const predict = model.kind === 'logistic'
-    ? (d: Design) => predictLogistic(model as LogisticModel, d)
-    : ((c) => (d: Design) => c.predict(d.data, d.rows))(compileModel(model));
+    ? (d: Design | SparseDesign) => predictLogistic(model as LogisticModel, d)
+    : ((c) => (d: Design | SparseDesign) => c.predict((d as Design).data, d.rows))(compileModel(model));
   const p = predict(holdDesign);
   const bm = binaryMetrics(yHold, p);
   const metrics: Record<string, number> = {
@@ -185,9 +218,10 @@ export async function trainModel(deps: TrainDeps, opts: TrainOptions): Promise<T
   phase('fairness');
   const fairness = await audit(deps.db, data, hold, yHold, p, notes);
 
+  // A wide hashing keeps the strongest MAX_DENSE_BUCKETS columns' importance (coefficientImportance sorts by it).
   const importance = model.kind === 'logistic'
-    ? Object.fromEntries(coefficientImportance(model).map((c) => [c.feature, c.importance]))
-    : mlpPermutationImportance(predict, holdDesign, yHold, o.seed);
+    ? Object.fromEntries(coefficientImportance(model).slice(0, MAX_DENSE_BUCKETS).map((c) => [c.feature, c.importance]))
+    : mlpPermutationImportance(predict, holdDesign as Design, yHold, o.seed);
   notes.push(model.kind === 'logistic' ? 'importance: |coefficient| on the standardised scale' : 'importance: holdout AUC drop when one column is permuted (seeded, one repeat)');
 
   phase('register');
@@ -210,6 +244,7 @@ function resolve(opts: TrainOptions) {
   const o = {
     algo, l2: opts.l2 ?? (algo === 'logistic' ? 1 : 1e-4), hidden: opts.hidden ?? [32, 16], epochs: opts.epochs ?? 20,
     seed: opts.seed ?? 42, holdout: opts.holdout ?? 0.2, validation: opts.validation ?? 0.1,
+    hashBuckets: opts.hashBuckets ?? HASHED_BUCKETS, mitigate: opts.mitigate, mitigateAttribute: opts.mitigateAttribute ?? (opts.source.kind === 'csv' ? opts.source.sensitive : undefined),
   };
   const problems: { path: string; message: string }[] = [];
   if (algo !== 'logistic' && algo !== 'mlp') problems.push({ path: 'algo', message: 'must be logistic or mlp' });
@@ -219,6 +254,11 @@ function resolve(opts: TrainOptions) {
   if (!Number.isInteger(o.seed)) problems.push({ path: 'seed', message: 'must be an integer' });
   if (!(o.holdout > 0 && o.holdout < 0.9)) problems.push({ path: 'holdout', message: 'must be in (0, 0.9)' });
   if (!(o.validation >= 0 && o.holdout + o.validation < 0.95)) problems.push({ path: 'validation', message: 'must be ≥ 0 and leave rows to train on' });
+  if (!(Number.isInteger(o.hashBuckets) && o.hashBuckets >= 2 && o.hashBuckets <= MAX_HASHED_BUCKETS)) problems.push({ path: 'hashBuckets', message: `must be an integer from 2 to ${MAX_HASHED_BUCKETS}` });
+  if (o.mitigate !== undefined && o.mitigate !== 'reweigh') problems.push({ path: 'mitigate', message: 'must be reweigh' });
+  if (o.mitigate && algo !== 'logistic') problems.push({ path: 'mitigate', message: 'reweighing is supported with the logistic learner only' });
+  if (o.mitigate && !o.mitigateAttribute) problems.push({ path: 'mitigateAttribute', message: 'is required with mitigate (a sensitive attribute, e.g. gender)' });
+  if (o.mitigate && opts.source.kind === 'csv' && o.mitigateAttribute !== opts.source.sensitive) problems.push({ path: 'mitigateAttribute', message: 'must be the --sensitive column for a CSV' });
   if (problems.length) throw new ValidationError(`invalid training options: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
   return o;
 }
@@ -343,25 +383,8 @@ async function audit(db: Db, data: Prepared, hold: Int32Array, y: Float64Array, 
   for (let r = 0; r < positives; r++) selected[order[r]!] = 1;
   notes.push(`fairness: top ${positives} of ${p.length} holdout rows selected (selection rate = base rate ${(positives / Math.max(p.length, 1)).toFixed(3)})`);
 
-  const byAttribute = new Map<string, string[]>();
-  if (data.kind === 'csv') {
-    byAttribute.set(data.sensitiveName!, Array.from(hold, (i) => data.subjects![i] ?? UNKNOWN));
-  } else {
-    const ids = [...new Set(Array.from(hold, (i) => data.subjects![i]).filter((v): v is string => v !== null))];
-    const values = new Map<string, Map<string, string>>();   // attribute → subject → value
-    for (let k = 0; k < ids.length; k += 500) {
-      const chunk = ids.slice(k, k + 500);
-      for (const a of await readSensitiveAttributes(db, { subjectIds: chunk, limit: chunk.length * 100 })) {
-        let m = values.get(a.attribute);
-        if (!m) values.set(a.attribute, m = new Map());
-        m.set(a.subjectId, a.value);
-      }
-    }
-    for (const [attribute, m] of [...values].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      byAttribute.set(attribute, Array.from(hold, (i) => m.get(data.subjects![i] ?? '') ?? UNKNOWN));
-    }
-    if (!values.size) notes.push('fairness: the holdout providers have no sensitive attributes recorded');
-  }
+  const byAttribute = await sensitiveGroups(db, data, hold);
+  if (data.kind !== 'csv' && !byAttribute.size) notes.push('fairness: the holdout providers have no sensitive attributes recorded');
   const out: Record<string, FairnessByAttributeValue> = {};
   for (const [attribute, groups] of byAttribute) {
     const r = fairnessReport(y, selected, groups);
@@ -372,10 +395,35 @@ async function audit(db: Db, data: Prepared, hold: Int32Array, y: Float64Array, 
       disparateImpactRatio: r.groups.every((g) => g.selectionRate === 0) ? null : orNull(r.demographicParityRatio),
       equalOpportunityDifference: orZero(r.equalOpportunityDifference),
       equalizedOddsDifference: orZero(r.equalizedOddsDifference),
-      groups: Object.fromEntries(r.groups.map((g) => [g.group.slice(0, 200), { count: g.count, selectionRate: orNull(g.selectionRate), truePositiveRate: orNull(g.tpr), falsePositiveRate: orNull(g.fpr) }])),
+      // Positives are the support of a group's true positive rate: the gates judge only groups with enough.
+      groups: Object.fromEntries(r.groups.map((g) => [g.group.slice(0, 200), { count: g.count, positives: g.positives, selectionRate: orNull(g.selectionRate), truePositiveRate: orNull(g.tpr), falsePositiveRate: orNull(g.fpr) }])),
     };
   }
   return out;
+}
+
+/** Each sensitive attribute's value for `rows` (the CSV's --sensitive column, or the providers' recorded attributes). */
+async function sensitiveGroups(db: Db, data: Prepared, rows: Int32Array): Promise<Map<string, string[]>> {
+  const byAttribute = new Map<string, string[]>();
+  if (!data.subjects) return byAttribute;
+  if (data.kind === 'csv') {
+    byAttribute.set(data.sensitiveName!, Array.from(rows, (i) => data.subjects![i] ?? UNKNOWN));
+  } else {
+    const ids = [...new Set(Array.from(rows, (i) => data.subjects![i]).filter((v): v is string => v !== null))];
+    const values = new Map<string, Map<string, string>>();   // attribute → subject → value
+    for (let k = 0; k < ids.length; k += 500) {
+      const chunk = ids.slice(k, k + 500);
+      for (const a of await readSensitiveAttributes(db, { subjectIds: chunk, limit: chunk.length * 100 })) {
+        let m = values.get(a.attribute);
+        if (!m) values.set(a.attribute, m = new Map());
+        m.set(a.subjectId, a.value);
+      }
+    }
+    for (const [attribute, m] of [...values].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      byAttribute.set(attribute, Array.from(rows, (i) => m.get(data.subjects![i] ?? '') ?? UNKNOWN));
+    }
+  }
+  return byAttribute;
 }
 
 /** Holdout AUC lost when each design column is shuffled (seeded, one repeat). */

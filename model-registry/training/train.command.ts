@@ -31,6 +31,7 @@ function layers(v: string): number[] {
 interface TrainFlags {
   dataset?: string; csv?: string; label?: string; sensitive?: string; time?: string; model?: string;
   algo: 'logistic' | 'mlp'; l2?: number; hidden?: number[]; epochs?: number; seed?: number; holdout?: number; json?: boolean;
+  mitigate?: 'reweigh'; mitigateAttribute?: string; hashBuckets?: number;
 }
 
 export function trainCommand(): Command {
@@ -48,6 +49,9 @@ export function trainCommand(): Command {
     .option('--epochs <n>', 'mlp: maximum epochs (default 20)', wholeNumber)
     .option('--seed <n>', 'seed for the mlp and the random split (default 42)', wholeNumber)
     .option('--holdout <share>', 'share of rows held out, the latest by label time (default 0.2)', share)
+    .addOption(new Option('--mitigate <method>', 'bias mitigation: reweigh (Kamiran & Calders sample weights; logistic only)').choices(['reweigh']))
+    .option('--mitigate-attribute <name>', 'the sensitive attribute to mitigate by, e.g. gender (with --csv: the --sensitive column, the default)')
+    .option('--hash-buckets <n>', 'ads: buckets per hashed cross (default 256; above 1024 a sparse design fitted by L-BFGS, up to 262144)', wholeNumber)
     .option('--model <name>', 'registered model name (default matching-ranker or ads-ctr; required with --csv)')
     .option('--json', 'print the result as one JSON object')
     .addHelpText('after', `
@@ -58,6 +62,7 @@ audited on the holdout with predictions thresholded so the share selected equals
 Examples:
   gigintel train matching --dataset ds_matching_20261101T0000_20261111T0000_ab12cd --algo logistic --l2 1
   gigintel train ads --dataset <id> --algo mlp --hidden 32,16 --epochs 20 --seed 7
+  gigintel train matching --dataset <id> --mitigate reweigh --mitigate-attribute gender
   gigintel train --csv adult.csv --label income --sensitive sex --model adult-income`)
     .action(async function (this: Command, kind: string | undefined, o: TrainFlags) {
       const source = sourceOf(kind, o);
@@ -72,6 +77,8 @@ Examples:
             ...(o.model !== undefined ? { model: o.model } : {}), ...(o.l2 !== undefined ? { l2: o.l2 } : {}),
             ...(o.hidden ? { hidden: o.hidden } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
             ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.holdout !== undefined ? { holdout: o.holdout } : {}),
+            ...(o.mitigate ? { mitigate: o.mitigate } : {}), ...(o.mitigateAttribute ? { mitigateAttribute: o.mitigateAttribute } : {}),
+            ...(o.hashBuckets !== undefined ? { hashBuckets: o.hashBuckets } : {}),
           };
           result = await trainModel({ db: platform.db.db, dataDir: config.data.dir, registry: services.registry }, opts);
         } finally {

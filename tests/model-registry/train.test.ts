@@ -107,6 +107,34 @@ describe.each(DIALECTS)('gigintel train on %s', (dialect) => {
     expect(r.version.importance!.x1!).toBeGreaterThan(r.version.importance!['colour=green'] ?? 0);
   }, 30_000);
 
+  it('reweighs the training rows by a sensitive attribute when asked (Kamiran & Calders) and records it', async () => {
+    const plain = await trainModel(deps(), { source: { kind: 'dataset', datasetId: snapshot.id }, algo: 'logistic', model: 'matching-reweighed', actor });
+    const r = await trainModel(deps(), { source: { kind: 'dataset', datasetId: snapshot.id }, algo: 'logistic', model: 'matching-reweighed', mitigate: 'reweigh', mitigateAttribute: 'gender', actor });
+    const mitigation = r.version.hyperparameters.mitigation as { method: string; attribute: string; weights: { group: string; label: number; count: number; weight: number }[] };
+    expect(mitigation).toMatchObject({ method: 'reweigh', attribute: 'gender' });
+    expect(plain.version.hyperparameters).not.toHaveProperty('mitigation');
+    expect(r.notes.some((n) => n.startsWith('mitigation: reweighing by gender'))).toBe(true);
+    // Weighted, every gender has the overall hire rate, and keeps its row count.
+    const cells = mitigation.weights;
+    const n = cells.reduce((s, c) => s + c.count, 0), rate = cells.reduce((s, c) => s + c.count * c.label, 0) / n;
+    for (const g of new Set(cells.map((c) => c.group))) {
+      const mine = cells.filter((c) => c.group === g);
+      const mass = mine.reduce((s, c) => s + c.count * c.weight, 0);
+      expect(mass).toBeCloseTo(mine.reduce((s, c) => s + c.count, 0), 6);
+      expect(mine.reduce((s, c) => s + c.count * c.weight * c.label, 0) / mass).toBeCloseTo(rate, 9);
+    }
+    // The same data and split; only the weights differ, so the models do.
+    expect(r.split).toEqual(plain.split);
+    expect(r.version.metrics.auc).not.toBe(plain.version.metrics.auc);
+    // The audit records each group's positives: the support the gates judge a true positive rate on.
+    const groups = r.version.fairness!.gender!.groups!;
+    expect(Object.values(groups).reduce((s, g) => s + (g.positives ?? 0), 0)).toBe(r.version.metrics.holdoutPositives);
+    await expect(trainModel(deps(), { source: { kind: 'dataset', datasetId: snapshot.id }, algo: 'mlp', mitigate: 'reweigh', mitigateAttribute: 'gender', actor }))
+      .rejects.toMatchObject({ problems: [{ path: 'mitigate' }] });
+    await expect(trainModel(deps(), { source: { kind: 'dataset', datasetId: snapshot.id }, algo: 'logistic', mitigate: 'reweigh', mitigateAttribute: 'shoe_size', actor }))
+      .rejects.toMatchObject({ problems: [{ path: 'mitigateAttribute' }] });
+  }, 60_000);
+
   it('rejects bad options with the field named', async () => {
     await expect(trainModel(deps(), { source: { kind: 'dataset', datasetId: snapshot.id }, algo: 'logistic', holdout: 0.95, actor })).rejects.toBeInstanceOf(ValidationError);
     await expect(trainModel(deps(), { source: { kind: 'dataset', datasetId: snapshot.id, expectKind: 'ads' }, algo: 'logistic', actor })).rejects.toMatchObject({ problems: [{ path: 'dataset' }] });

@@ -117,6 +117,8 @@ describe('hashed columns', () => {
     expect(row(0).slice(4)).toEqual(row(2).slice(4)); // the same string, the same bucket
     expect(row(0).slice(4).reduce((a, b) => a + b, 0)).toBe(1);
     expect(Array.from(encodeValues(encoding, { cross: 13, tag: null }))).toEqual(row(3));
-    expect(() => encodeTable(source, { hashed: { cross: 1 } })).toThrow(/2–1024 buckets/);
+    expect(() => encodeTable(source, { hashed: { cross: 1 } })).toThrow(/2–262144 buckets/);
+    // Wider than a dense design holds: fitted, but only the sparse encoder takes it.
+    expect(() => encodeTable(source, { hashed: { cross: 4096 } })).toThrow(/applyEncodingSparse/);
   });
 });
