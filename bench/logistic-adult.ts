@@ -10,11 +10,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { applyEncoding, fitEncoding } from '../model-registry/training/encode-table.js';
-import { fairnessReport } from '../model-registry/training/fairness.js';
 import { fitLogistic, predictLogistic } from '../model-registry/training/logistic-regression.js';
 import { auc, logLoss } from '../model-registry/training/metrics.js';
 import { randomSplit } from '../model-registry/training/time-split.js';
 import { pick } from '../model-registry/training/design.js';
+import { groupFairness } from '../services/scoring/fairness/classification-metrics.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const L2 = Number(process.argv[2] ?? 1);
@@ -55,7 +55,7 @@ if (peer.status !== 0) throw new Error(`peer failed:\n${peer.stderr}`);
 const sk = JSON.parse(peer.stdout) as Record<string, { fit_ms: number; n_iter: number; auc: number; log_loss: number; p_head: number[] }> & { sklearn: string; features: number };
 const exact = sk['newton-cholesky']!, lbfgs = sk.lbfgs!;
 const maxHeadDiff = Math.max(...exact.p_head.map((q, i) => Math.abs(q - p[i]!)));
-const fair = fairnessReport(yHold, p, Array.from(holdout, (i) => String(columns.sex![i])));
+const fair = groupFairness(yHold, Float64Array.from(p, (q) => (q >= 0.5 ? 1 : 0)), Array.from(holdout, (i) => String(columns.sex![i])));
 
 const deltaAuc = ours.auc - exact.auc;
 console.log(JSON.stringify({

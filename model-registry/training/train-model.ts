@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Actor } from '../../platform/audit/audit-log.js';
+import { modelImportance } from '../../services/scoring/explain/global-importance.js';
+import { groupFairness } from '../../services/scoring/fairness/classification-metrics.js';
 import type { Db } from '../../platform/db/database.js';
 import { ValidationError } from '../../platform/errors/app-error.js';
 import { loadDataset, type DatasetKind } from '../../pipelines/datasets/build-dataset.js';
@@ -17,16 +19,15 @@ import { compileModel } from '../inference/compile-model.js';
 import type { MlpModel, ServableModel } from '../inference/model-types.js';
 import type { Calibration, FairnessByAttributeValue, ModelVersion, RegistryService } from '../registry.service.js';
 import type { VersionSpec } from '../registry.schemas.js';
-import type { Design } from './design.js';
-import { applyEncoding, applyEncodingSparse, fitEncoding, type ColumnSource } from './encode-table.js';
-import { fairnessReport } from './fairness.js';
+import { selectRows, type Design } from './design.js';
+import { applyEncoding, applyEncodingSparse, fitEncoding, type ColumnSource, type TableEncoding } from './encode-table.js';
 import { coefficientImportance } from './feature-importance.js';
 import { MAX_DENSE_BUCKETS, MAX_HASHED_BUCKETS } from './hash-features.js';
 import { fitLogistic, MAX_NEWTON_COLS, predictLogistic, type LogisticModel } from './logistic-regression.js';
-import { auc, binaryMetrics, ndcgAtK, precisionAtK } from './metrics.js';
+import { binaryMetrics, ndcgAtK, precisionAtK } from './metrics.js';
 import { trainMlp } from './mlp.js';
 import { reweighingWeights } from './reweigh.js';
-import type { SparseDesign } from './sparse-design.js';
+import { densify, isSparseDesign, selectSparseRows, type SparseDesign } from './sparse-design.js';
 import { randomSplit, timeSplit } from './time-split.js';
 
 export const TRAIN_PHASES = ['load', 'split', 'encode', 'fit', 'evaluate', 'fairness', 'register'] as const;
@@ -218,11 +219,7 @@ export async function trainModel(deps: TrainDeps, opts: TrainOptions): Promise<T
   phase('fairness');
   const fairness = await audit(deps.db, data, hold, yHold, p, notes);
 
-  // A wide hashing keeps the strongest MAX_DENSE_BUCKETS columns' importance (coefficientImportance sorts by it).
-  const importance = model.kind === 'logistic'
-    ? Object.fromEntries(coefficientImportance(model).slice(0, MAX_DENSE_BUCKETS).map((c) => [c.feature, c.importance]))
-    : mlpPermutationImportance(predict, holdDesign as Design, yHold, o.seed);
-  notes.push(model.kind === 'logistic' ? 'importance: |coefficient| on the standardised scale' : 'importance: holdout AUC drop when one column is permuted (seeded, one repeat)');
+  const importance = globalImportanceOf(model as ServableModel, encoding, holdDesign, o.seed, notes);
 
   phase('register');
   const artifact = serialiseArtifact(model as ServableModel);
@@ -387,16 +384,17 @@ async function audit(db: Db, data: Prepared, hold: Int32Array, y: Float64Array, 
   if (data.kind !== 'csv' && !byAttribute.size) notes.push('fairness: the holdout providers have no sensitive attributes recorded');
   const out: Record<string, FairnessByAttributeValue> = {};
   for (const [attribute, groups] of byAttribute) {
-    const r = fairnessReport(y, selected, groups);
-    const orZero = (v: number) => (Number.isFinite(v) ? v : 0);   // NaN: no group has that class, nothing differs
-    const orNull = (v: number) => (Number.isFinite(v) ? v : null);
+    // Fairlearn's definitions (services/scoring/fairness, shared with the live audits): a group
+    // without positives counts as TPR 0 in the differences, as Fairlearn does; the gates judge
+    // from the per-group rates with their support, where that group shows null.
+    const r = groupFairness(y, selected, groups, { scores: p });
     out[attribute.slice(0, 64)] = {
-      demographicParityDifference: orZero(r.demographicParityDifference),
-      disparateImpactRatio: r.groups.every((g) => g.selectionRate === 0) ? null : orNull(r.demographicParityRatio),
-      equalOpportunityDifference: orZero(r.equalOpportunityDifference),
-      equalizedOddsDifference: orZero(r.equalizedOddsDifference),
+      demographicParityDifference: r.demographicParityDifference,
+      disparateImpactRatio: r.disparateImpactRatio,
+      equalOpportunityDifference: r.equalOpportunityDifference,
+      equalizedOddsDifference: r.equalizedOddsDifference,
       // Positives are the support of a group's true positive rate: the gates judge only groups with enough.
-      groups: Object.fromEntries(r.groups.map((g) => [g.group.slice(0, 200), { count: g.count, positives: g.positives, selectionRate: orNull(g.selectionRate), truePositiveRate: orNull(g.tpr), falsePositiveRate: orNull(g.fpr) }])),
+      groups: Object.fromEntries(r.groups.map((g) => [g.group.slice(0, 200), { count: g.count, positives: g.positives, selectionRate: g.selectionRate, truePositiveRate: g.truePositiveRate, falsePositiveRate: g.falsePositiveRate }])),
     };
   }
   return out;
@@ -426,19 +424,30 @@ async function sensitiveGroups(db: Db, data: Prepared, rows: Int32Array): Promis
   return byAttribute;
 }
 
-/** Holdout AUC lost when each design column is shuffled (seeded, one repeat). */
-function mlpPermutationImportance(predict: (d: Design) => Float64Array, X: Design, y: Float64Array, seed: number): Record<string, number> {
-  const base = auc(y, predict(X));
-  const rng = new Random(`${seed}`, 'mlp-permutation-importance');
-  const out: Record<string, number> = {};
-  const copy: Design = { ...X, data: Float64Array.from(X.data) };
-  for (let j = 0; j < X.cols; j++) {
-    const perm = Int32Array.from({ length: X.rows }, (_, i) => i);
-    for (let i = X.rows - 1; i > 0; i--) { const k = Math.floor(rng.next() * (i + 1)); const t = perm[i]!; perm[i] = perm[k]!; perm[k] = t; }
-    for (let i = 0; i < X.rows; i++) copy.data[i * X.cols + j] = X.data[perm[i]! * X.cols + j]!;
-    const drop = base - auc(y, predict(copy));
-    if (Number.isFinite(drop)) out[X.names[j]!.slice(0, 200)] = drop;
-    for (let i = 0; i < X.rows; i++) copy.data[i * X.cols + j] = X.data[i * X.cols + j]!;
+/** Holdout rows explained for global importance: enough for stable means, bounded in time. */
+const IMPORTANCE_ROWS = 5_000;
+/** Wider designs would need rows × columns of dense memory: they keep |coefficient| importance. */
+const IMPORTANCE_MAX_COLS = 4_096;
+
+/**
+ * Global importance as the scoring service explains (mean |φ| per raw feature over holdout rows:
+ * exact SHAP for logistic, Integrated Gradients for MLP), so the registry's importance and each
+ * prediction's explanation speak of the same features in the same units (log-odds).
+ */
+function globalImportanceOf(model: ServableModel, encoding: TableEncoding, hold: Design | SparseDesign, seed: number, notes: string[]): Record<string, number> {
+  if (hold.cols > IMPORTANCE_MAX_COLS && model.kind === 'logistic') {
+    notes.push(`importance: |coefficient| on the standardised scale (${hold.cols} design columns is too wide to explain row by row)`);
+    return Object.fromEntries(coefficientImportance(model as LogisticModel).slice(0, MAX_DENSE_BUCKETS).map((c) => [c.feature, c.importance]));
   }
-  return out;
+  let rows = Int32Array.from({ length: hold.rows }, (_, i) => i);
+  if (rows.length > IMPORTANCE_ROWS) {
+    const rng = new Random(`${seed}`, 'importance-sample');
+    for (let i = rows.length - 1; i > 0; i--) { const k = Math.floor(rng.next() * (i + 1)); const t = rows[i]!; rows[i] = rows[k]!; rows[k] = t; }
+    rows = rows.slice(0, IMPORTANCE_ROWS).sort();
+  }
+  const dense = isSparseDesign(hold) ? densify(selectSparseRows(hold, rows)) : selectRows(hold, rows);
+  const { method, features } = modelImportance({ model, encoding }, dense.data, dense.rows);
+  notes.push(`importance: mean |φ| (${method}, log-odds) per raw feature over ${dense.rows} holdout rows`);
+  return Object.fromEntries(features.map((f) => [f.feature.slice(0, 200), f.meanAbsPhi]));
 }
+

@@ -71,11 +71,13 @@ describe.each(DIALECTS)('gigintel train on %s', (dialect) => {
     expect(Object.keys(v.importance!).some((f) => /_id$|_at$/.test(f))).toBe(false);   // identifiers and absolute times are not learned from
     // The artifact carries the encoding, so serving can encode raw rows as training did.
     const loaded = await t.services.registry.loadArtifact('matching-ranker', 1);
-    const model = loadArtifact(loaded.bytes, loaded.sha256) as { encoding?: { featureNames: string[] } };
-    expect(model.encoding?.featureNames.length).toBe(Object.keys(v.importance!).length);
+    const model = loadArtifact(loaded.bytes, loaded.sha256) as { encoding?: { columns: { name: string }[] } };
+    // Importance is mean |φ| per raw feature, the features explanations speak of.
+    expect(Object.keys(v.importance!).sort()).toEqual(model.encoding!.columns.map((c) => c.name).sort());
+    expect(r.notes.some((n) => n.startsWith('importance: mean |φ| (shap-linear'))).toBe(true);
   }, 60_000);
 
-  it('trains a seeded MLP with early stopping on the validation part, and permutation importance', async () => {
+  it('trains a seeded MLP with early stopping on the validation part, and importance by Integrated Gradients', async () => {
     const r = await trainModel(deps(), { source: { kind: 'dataset', datasetId: snapshot.id }, algo: 'mlp', hidden: [8], epochs: 3, seed: 7, model: 'matching-mlp', actor });
     expect(r.version).toMatchObject({ model: 'matching-mlp', status: 'ready', algorithm: 'mlp', hyperparameters: { hidden: [8], seed: 7, split: 'time' } });
     expect(r.split.validation).toBeGreaterThan(0);
@@ -83,6 +85,7 @@ describe.each(DIALECTS)('gigintel train on %s', (dialect) => {
     expect(r.split.trainMaxTime!).toBeLessThanOrEqual(r.split.holdoutMinTime!);
     expect(Number.isFinite(r.version.metrics.auc)).toBe(true);
     expect(Object.keys(r.version.importance!).length).toBeGreaterThan(3);
+    expect(r.notes.some((n) => n.startsWith('importance: mean |φ| (integrated-gradients'))).toBe(true);
     expect(r.version.fairness!.gender).toBeDefined();
   }, 60_000);
 
@@ -104,7 +107,10 @@ describe.each(DIALECTS)('gigintel train on %s', (dialect) => {
     expect(r.version.metrics.auc).toBeGreaterThan(0.8);
     expect(Object.keys(r.version.fairness!.group!.groups!)).toEqual(['a', 'b']);
     expect(Object.keys(r.version.importance!)).not.toContain('group');   // the sensitive column is audited, not learned from
-    expect(r.version.importance!.x1!).toBeGreaterThan(r.version.importance!['colour=green'] ?? 0);
+    // Mean |φ| per raw feature: the strong numeric effects above the colour's one-hot group.
+    expect(r.version.importance!.x1!).toBeGreaterThan(r.version.importance!.x2!);
+    expect(r.version.importance!.x2!).toBeGreaterThan(r.version.importance!.colour!);
+    expect(r.version.importance!.colour!).toBeGreaterThan(0);
   }, 30_000);
 
   it('reweighs the training rows by a sensitive attribute when asked (Kamiran & Calders) and records it', async () => {
