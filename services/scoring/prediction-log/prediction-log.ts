@@ -3,9 +3,10 @@
 // batches. The queue is the durable part; if it is unreachable, entries wait in memory (bounded)
 // and go with the next flush, so a Redis blip neither fails a request nor loses a logged prediction.
 import { randomBytes } from 'node:crypto';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Db } from '../../../platform/db/database.js';
 import type { Logger } from '../../../platform/logging/logger.js';
+import { createBatchedEnqueuer, type BatchedEnqueuer } from '../../../platform/queue/batched-enqueuer.js';
 import type { JobDefinition, JobQueue } from '../../../platform/queue/queue.types.js';
 import { insertPredictions, type PredictionRow } from './prediction-log.repository.js';
 
@@ -13,13 +14,7 @@ declare module '../../../platform/queue/queue.types.js' {
   interface JobTypes { 'predictions.log': { rows: PredictionRow[] } }
 }
 
-export interface PredictionLog {
-  /** Queues one entry; never throws, never waits. */
-  record(row: PredictionRow): void;
-  /** Sends what is buffered now (tests, shutdown). */
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
+export type PredictionLog = BatchedEnqueuer<PredictionRow>;
 
 export interface PredictionLogDeps {
   queue: JobQueue;
@@ -38,58 +33,12 @@ export function newPredictionId(now = Date.now()): string {
 }
 
 export function createPredictionLog(deps: PredictionLogDeps): PredictionLog {
-  const enabled = deps.enabled ?? true;
-  const flushMs = deps.flushMs ?? 100;
-  const maxBatch = deps.maxBatch ?? 200;
-  const maxBuffered = deps.maxBuffered ?? 100_000;
-  let buffer: PredictionRow[] = [];
-  let timer: NodeJS.Timeout | null = null;
-  let flushing: Promise<void> | null = null;
-  const dropped = deps.metrics ? new Counter({ name: 'gigintel_prediction_log_dropped_total', help: 'Prediction log entries dropped because the queue stayed unreachable and the buffer was full', registers: [deps.metrics] }) : null;
-  const queued = deps.metrics ? new Counter({ name: 'gigintel_prediction_log_entries_total', help: 'Prediction log entries handed to the queue', registers: [deps.metrics] }) : null;
-
-  async function send(): Promise<void> {
-    while (buffer.length) {
-      const batch = buffer.slice(0, maxBatch);
-      try {
-        // The first entry's id names the job: a retried enqueue of the same batch is a no-op.
-        await deps.queue.enqueue('predictions.log', { rows: batch }, { jobId: `plog-${batch[0]!.id}` });
-      } catch (err) {
-        deps.log?.warn({ err: (err as Error).message, buffered: buffer.length }, 'prediction log: queue unavailable; keeping entries for the next flush');
-        return;
-      }
-      buffer = buffer.slice(batch.length);
-      queued?.inc(batch.length);
-    }
-  }
-
-  function flush(): Promise<void> {
-    if (timer) { clearTimeout(timer); timer = null; }
-    flushing ??= send().finally(() => {
-      flushing = null;
-      if (buffer.length && !timer) timer = setTimeout(flush, flushMs * 10).unref(); // retry later
-    });
-    return flushing;
-  }
-
-  return {
-    record(row) {
-      if (!enabled) return;
-      buffer.push(row);
-      if (buffer.length > maxBuffered) {
-        const over = buffer.length - maxBuffered;
-        buffer = buffer.slice(over);
-        dropped?.inc(over);
-        deps.log?.error({ dropped: over }, 'prediction log: buffer full while the queue is unreachable; dropped the oldest entries');
-      }
-      if (buffer.length >= maxBatch) void flush();
-      else if (!timer) timer = setTimeout(flush, flushMs).unref();
-    },
-    flush,
-    async close() {
-      await flush();
-    },
-  };
+  return createBatchedEnqueuer({
+    ...deps, job: 'predictions.log', what: 'prediction log entries', metricName: 'gigintel_prediction_log',
+    payload: (rows) => ({ rows }),
+    // The first entry's id names the job: a retried enqueue of the same batch is a no-op.
+    jobId: (rows) => `plog-${rows[0]!.id}`,
+  });
 }
 
 /** The job that writes a flushed batch; inserts are idempotent on the prediction id. */
