@@ -6,7 +6,7 @@ import type { JobDefinition, JobQueue } from '../../platform/queue/queue.types.j
 import { UnrecoverableJobError } from '../../platform/queue/queue.types.js';
 import { signWebhook } from './webhook-signature.js';
 
-export type RegistryEventType = 'version.created' | 'alias.moved' | 'alias.rolled_back' | 'gate.failed';
+export type RegistryEventType = 'version.created' | 'alias.moved' | 'alias.rolled_back' | 'gate.failed' | 'experiment.started' | 'experiment.stopped' | 'experiment.rolled_back';
 
 export interface RegistryEvent {
   id: string;

@@ -69,6 +69,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'scoring.candidateLimit', env: 'GIGINTEL_SCORING_CANDIDATE_LIMIT', schema: int(1, 10_000), default: 500, rule: 'must be an integer from 1 to 10000', doc: 'Most candidates one ranking request scores (given or found by the pre-filter).' },
   { path: 'scoring.logPredictions', env: 'GIGINTEL_SCORING_LOG_PREDICTIONS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Log every scored request (prediction id, version, candidates, scores, explanations) through the queue for audits and experiments.' },
   { path: 'scoring.auditSchedule', env: 'GIGINTEL_SCORING_AUDIT_SCHEDULE', schema: Type.String({ pattern: '^(off|(\\S+\\s+){4}\\S+)$' }), default: '30 4 * * *', rule: 'must be a five-field cron expression (UTC) or off', doc: 'When the fairness audit of the last day of logged predictions runs, per model version (cron, UTC); off disables it.' },
+  { path: 'experiments.analyzeSchedule', env: 'GIGINTEL_EXPERIMENTS_ANALYZE_SCHEDULE', schema: Type.String({ pattern: '^(off|(\\S+\\s+){4}\\S+)$' }), default: '*/15 * * * *', rule: 'must be a five-field cron expression (UTC) or off', doc: 'When running experiments are analysed and their guardrails checked (a breach or a sample-ratio mismatch rolls the experiment back); off disables it.' },
   { path: 'features.docs', env: 'GIGINTEL_FEATURE_DOCS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Serve the OpenAPI document and Swagger UI at /docs.' },
   { path: 'features.demoSeed', env: 'GIGINTEL_FEATURE_DEMO_SEED', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: '`serve all` on an empty database first seeds a small synthetic demo marketplace (2,000 providers, 500 jobs, 30 days).' },
 ];
@@ -87,6 +88,7 @@ export interface Config {
   readiness: { maxQueueDepth: number };
   ingest: { maxBatch: number };
   features: { docs: boolean; demoSeed: boolean; stream: boolean };
+  experiments: { analyzeSchedule: string };
   scoring: { models: string[]; canary: string[]; shadow: string[]; pollMs: number; explainTopK: number; candidateLimit: number; logPredictions: boolean; auditSchedule: string };
   data: { dir: string };
   pipeline: { schedule: string; chunkSize: number };

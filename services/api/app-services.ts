@@ -17,7 +17,8 @@ import { createOnlineStore } from '../../pipelines/features/store/create-online-
 import type { OnlineStore } from '../../pipelines/features/store/feature-store.types.js';
 import { createRegistryService, type RegistryService } from '../../model-registry/registry.service.js';
 import { registrySettingsFrom } from '../../model-registry/registry-settings.js';
-import { webhookDeliveryJob } from '../../model-registry/webhooks/webhook-delivery.job.js';
+import { createWebhooks, webhookDeliveryJob } from '../../model-registry/webhooks/webhook-delivery.job.js';
+import { createExperimentService, type ExperimentService } from '../../experiments/experiment.service.js';
 import { createApiKeyService, type ApiKeyService } from './auth/api-key.service.js';
 import { createAuditService, scoringAuditJob, type AuditService } from '../scoring/fairness/live-audit.service.js';
 import { createModelStore, type ModelStore } from '../scoring/model-store.js';
@@ -40,6 +41,8 @@ export interface AppServices {
   scoring: { service: ScoringService; store: ModelStore; predictionLog: PredictionLog; settings: ScoringSettings };
   /** Fairness audits of the live prediction log, per model version. */
   audits: AuditService;
+  /** A/B experiments: definitions, assignment, exposures, analysis and guardrails. */
+  experiments: ExperimentService;
   /** Every background job type the domains define; each process registers all of them. */
   jobs: JobDefinition[];
 }
@@ -81,9 +84,15 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   const predictionLog = createPredictionLog({ queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null, enabled: scoringSettings.logPredictions });
   jobs.push(predictionLogJob({ db: deps.db.db }) as unknown as JobDefinition);
   const audits = createAuditService({ db: deps.db.db });
+  const experiments = createExperimentService({
+    db: deps.db.db, audit, queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null,
+    webhooks: createWebhooks({ queue: deps.queue, settings: registrySettings.webhooks }),
+    modelExists: async (name) => (await registry.listModels({ limit: 1000 })).some((m) => m.name === name),
+  });
+  jobs.push(...experiments.jobs());
   jobs.push(scoringAuditJob(audits));
   const scoringService = createScoringService({
-    db: deps.db.db, store, predictionLog, settings: scoringSettings, log: deps.log,
+    db: deps.db.db, store, predictionLog, settings: scoringSettings, log: deps.log, experiments,
     features: createFeatureAssembler({ db: deps.db.db, online }),
   });
   const services: AppServices = {
@@ -94,6 +103,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     registry,
     scoring: { service: scoringService, store, predictionLog, settings: scoringSettings },
     audits,
+    experiments,
     apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
     events: createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch, stream: config.features.stream }),
     jobs,

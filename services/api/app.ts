@@ -21,6 +21,7 @@ import { runWithCorrelation } from '../../platform/logging/correlation.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import type { Metrics } from '../../platform/metrics/metrics.js';
 import type { JobQueue } from '../../platform/queue/queue.types.js';
+import { experimentRoutes } from '../../experiments/experiment.routes.js';
 import { auditRoutes } from '../scoring/fairness/audit.routes.js';
 import { oipRoutes } from '../scoring/oip.routes.js';
 import { scoringRoutes } from '../scoring/scoring.routes.js';
@@ -167,12 +168,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     await app.register(featuresRoutes, { online: deps.services.online, drift: deps.services.drift });
     await app.register(registryRoutes, { registry: deps.services.registry });
     await app.register(auditRoutes, { audits: deps.services.audits });
+    await app.register(experimentRoutes, { experiments: deps.services.experiments });
     await app.register(importRoutes, { db: deps.db.db, audit: deps.services.audit, bodyLimitBytes: config.http.bodyLimitBytes });
   }
   if (scoring) {
     // Loaded before the first request when the models exist; polled from then on (hot swap).
     await store.start();
-    app.addHook('onClose', async () => { store.close(); await predictionLog.close(); });
+    app.addHook('onClose', async () => { store.close(); await predictionLog.close(); await deps.services.experiments.exposures.close(); });
     await app.register(scoringRoutes, { scoring: deps.services.scoring.service });
     await app.register(oipRoutes, { scoring: deps.services.scoring.service, store });
   }

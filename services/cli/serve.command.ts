@@ -30,6 +30,8 @@ export async function startServer(
       await services.featurePipeline.ensureSchedule(config.pipeline.schedule);
       if (config.scoring.auditSchedule === 'off') await platform.queue.removeSchedule('scoring-audit');
       else await platform.queue.upsertSchedule('scoring-audit', config.scoring.auditSchedule, { name: 'scoring.audit', payload: {} });
+      if (config.experiments.analyzeSchedule === 'off') await platform.queue.removeSchedule('experiments-analyze');
+      else await platform.queue.upsertSchedule('experiments-analyze', config.experiments.analyzeSchedule, { name: 'experiments.analyze', payload: {} });
     }
     // A freshly seeded demo gets its features computed in the background, once serving: daily as of
     // each day of the seeded period, stamped as computed then (the synthetic history is what would

@@ -56,6 +56,8 @@ export interface ModelStore {
   aliases(): readonly ServedAlias[];
   /** Checks every alias now (what the poll does). */
   refresh(): Promise<void>;
+  /** Serves one more alias from now on (an experiment's variant); loads it in the background. Not required for readiness. */
+  track(model: string, alias: string): void;
   /** True when every alias in `required` has a loaded version. */
   ready(): boolean;
   status(): SlotStatus[];
@@ -191,6 +193,15 @@ export function createModelStore(deps: ModelStoreDeps): ModelStore {
       return [...slots.values()].map((s) => s.spec);
     },
     refresh,
+    track(model, alias) {
+      if (closed || slots.has(key(model, alias))) return;
+      const slot: Slot = {
+        spec: { model, alias }, loaded: null, failedVersion: null,
+        status: { model, alias, version: null, sha256: null, loadedAt: null, lastError: null, checkedAt: null },
+      };
+      slots.set(key(model, alias), slot);
+      void check(slot);
+    },
     ready() {
       return required.every((k) => slots.get(k)?.loaded);
     },

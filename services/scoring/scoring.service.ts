@@ -27,6 +27,14 @@ export type Route = 'serve' | 'canary';
 
 export interface ServedBy { model: string; version: number; alias: string; route: Route; variant: string | null }
 
+/** What scoring needs of the experiments: the variant a unit is in, and logging its exposure. */
+export interface ExperimentSeam {
+  forModel(model: string, unitId: string | null, attributes?: Record<string, unknown>): Promise<{ experiment: string; phase: number; inExperiment: boolean; variationIndex: number; variant: { key: string; payload: Record<string, unknown> } } | null>;
+  expose(unitId: string, a: NonNullable<Awaited<ReturnType<ExperimentSeam['forModel']>>>): void;
+}
+
+type Chosen = LoadedModel & { route: Route; experiment: string | null; variant: string | null };
+
 export interface CallContext { requestId: string | null; actor: string | null }
 
 export interface ScoredCandidate {
@@ -69,6 +77,8 @@ export interface ScoringDeps {
   features: FeatureAssembler;
   predictionLog: PredictionLog;
   settings: ScoringSettings;
+  /** Running experiments on the served models: a unit in one is served its variant's alias. */
+  experiments?: ExperimentSeam | null;
   log?: Logger;
   now?: () => number;
 }
@@ -88,7 +98,28 @@ export function createScoringService(deps: ScoringDeps) {
   const now = deps.now ?? Date.now;
   const { settings, store } = deps;
 
-  /** The version serving this unit: the canary alias for its share of units when loaded, else the serving alias. */
+  /**
+   * The version serving this unit: its experiment variant's alias when it is in a running
+   * experiment on the model (the exposure is logged only once that alias is loaded and serves),
+   * else the canary or serving alias.
+   */
+  async function choose(model: string, unitId: string | null, attributes: Record<string, unknown>): Promise<Chosen> {
+    if (deps.experiments && unitId !== null) {
+      const a = await deps.experiments.forModel(model, unitId, attributes);
+      if (a) {
+        const alias = String(a.variant.payload.alias ?? '');
+        const m = store.get(model, alias);
+        if (m) {
+          deps.experiments.expose(unitId, a);
+          return Object.assign(Object.create(m) as LoadedModel, { route: 'serve' as const, experiment: a.experiment, variant: a.variant.key });
+        }
+        store.track(model, alias); // served from the next requests on, once loaded
+      }
+    }
+    return Object.assign(pick(model, unitId), { experiment: null, variant: null });
+  }
+
+  /** The canary alias for its share of units when loaded, else the serving alias. */
   function pick(model: string, unitId: string | null): LoadedModel & { route: Route } {
     const serve = settings.serve.find((s) => s.model === model);
     if (!serve) throw new ModelNotServedError(model, settings.serve.map((s) => s.model));
@@ -105,8 +136,8 @@ export function createScoringService(deps: ScoringDeps) {
     return Object.assign(Object.create(loaded) as LoadedModel, { route: 'serve' as const });
   }
 
-  function servedBy(m: LoadedModel & { route: Route }): ServedBy {
-    return { model: m.model, version: m.version, alias: m.alias, route: m.route, variant: null };
+  function servedBy(m: Chosen): ServedBy {
+    return { model: m.model, version: m.version, alias: m.alias, route: m.route, variant: m.variant };
   }
 
   function explainAll(m: LoadedModel, a: AssembledRows): Explanation[] {
@@ -124,7 +155,7 @@ export function createScoringService(deps: ScoringDeps) {
     if (e.a) e.a.problems.forEach((p, i) => { if (p) missing[e.ids[i]!] = p; });
     deps.predictionLog.record({
       id: e.id, request_id: e.ctx.requestId, endpoint: e.endpoint, model: e.m.model, version: e.m.version, alias: e.m.alias, role: e.role,
-      experiment: null, variant: null, unit_id: e.unitId, context_id: e.contextId,
+      experiment: (e.m as Partial<Chosen>).experiment ?? null, variant: (e.m as Partial<Chosen>).variant ?? null, unit_id: e.unitId, context_id: e.contextId,
       candidates: JSON.stringify(candidates),
       features_hash: e.a?.hash ?? e.hash ?? '',
       features: e.explanations && e.a ? JSON.stringify(Object.fromEntries(e.ids.map((id, i) => [id, e.a!.raw[i]]))) : null,
@@ -161,7 +192,7 @@ export function createScoringService(deps: ScoringDeps) {
       validateK(cmd.k, settings.candidateLimit);
       const job = await jobInput(cmd.job, 'job');
       const unitId = cmd.unitId ?? job.jobId;
-      const m = pick(MATCHING_MODEL, unitId);
+      const m = await choose(MATCHING_MODEL, unitId, { jobId: job.jobId, ...(job.inlineJob ?? {}) });
       let ids = cmd.candidates ? [...new Set(cmd.candidates)] : null;
       if (ids && ids.length > settings.candidateLimit) {
         throw new ValidationError(`at most ${settings.candidateLimit} candidates per request`, [{ path: 'candidates', message: `must have at most ${settings.candidateLimit} items` }]);
@@ -206,7 +237,7 @@ export function createScoringService(deps: ScoringDeps) {
       if (cmd.pairs.length > settings.candidateLimit) throw new ValidationError(`at most ${settings.candidateLimit} pairs per request`, [{ path: 'pairs', message: `must have at most ${settings.candidateLimit} items` }]);
       const first = cmd.pairs[0]!;
       const unitId = cmd.unitId ?? ('job' in first && typeof first.job.id === 'string' ? first.job.id : null);
-      const m = pick(MATCHING_MODEL, unitId);
+      const m = await choose(MATCHING_MODEL, unitId, {});
       // Pairs of the same job share one feature read; inline-feature pairs need none.
       const results: ScoredCandidate[] = new Array(cmd.pairs.length);
       const groups = new Map<string, { job: Awaited<ReturnType<typeof jobInput>>; idx: number[] }>();
@@ -255,7 +286,7 @@ export function createScoringService(deps: ScoringDeps) {
       if (cmd.creatives.length === 0) throw new ValidationError('creatives must not be empty', [{ path: 'creatives', message: 'must have at least one item' }]);
       if (cmd.creatives.length > settings.candidateLimit) throw new ValidationError(`at most ${settings.candidateLimit} creatives per request`, [{ path: 'creatives', message: `must have at most ${settings.candidateLimit} items` }]);
       const unitId = cmd.unitId ?? cmd.userId ?? cmd.ip ?? null;
-      const m = pick(ADS_MODEL, unitId);
+      const m = await choose(ADS_MODEL, unitId, { placementId: cmd.placementId, userId: cmd.userId ?? null, device: cmd.device ?? null });
       const ids = [...new Set(cmd.creatives)];
       const req = { placementId: cmd.placementId, userId: cmd.userId ?? null, ip: cmd.ip ?? null, device: cmd.device ?? null, creativeIds: ids };
       const a = await deps.features.ads(m, req);
