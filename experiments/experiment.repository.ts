@@ -61,6 +61,13 @@ export async function insertExposures(db: Db | Tx, rows: readonly ExposureRow[])
   return inserted;
 }
 
+export interface MetricEventRow { name: string; unit_id: string; value: number; event_at: number }
+
+export async function insertMetricEvents(db: Db | Tx, rows: readonly MetricEventRow[]): Promise<number> {
+  for (let i = 0; i < rows.length; i += 1000) await db.insertInto('metric_event').values(rows.slice(i, i + 1000)).execute();
+  return rows.length;
+}
+
 export async function getExposure(db: Db | Tx, key: string, unitId: string): Promise<ExposureRow | undefined> {
   return db.selectFrom('experiment_exposure').selectAll().where('experiment', '=', key).where('unit_id', '=', unitId).executeTakeFirst();
 }

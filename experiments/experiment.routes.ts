@@ -73,6 +73,20 @@ export const experimentRoutes: FastifyPluginAsyncTypebox<{ experiments: Experime
     return { experiment: a.experiment, phase: a.phase, unitId: req.body.unitId, inExperiment: a.inExperiment, variant: a.variant.key, variationIndex: a.variationIndex, payload: a.variant.payload, reason: a.reason, bucket: a.bucket };
   });
 
+  app.post('/v1/experiments/:key/exposures', {
+    schema: { tags, security, summary: 'Exposures recorded elsewhere (an SDK\'s tracking callback): bad rows refused by index, the rest kept; a unit\'s first exposure stays', params: Params,
+      body: Type.Object({ exposures: Type.Array(Type.Object({ unitId: Type.String(), variant: Type.String(), at: Type.Number() }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false }),
+      response: withErrors({ 200: Type.Object({ accepted: Type.Integer(), inserted: Type.Integer(), refused: Type.Array(Type.Object({ path: Type.String(), message: Type.String() })) }), 409: ref }) },
+    preHandler: app.requireScope('ingest'),
+  }, async (req) => x.recordExposures(req.params.key, req.body.exposures));
+
+  app.post('/v1/experiments/events', {
+    schema: { tags, security, summary: 'Outcome facts for events.<name> metrics (conversions, purchases…): bad rows refused by index, the rest kept',
+      body: Type.Object({ events: Type.Array(Type.Object({ name: Type.String(), unitId: Type.String(), value: Type.Optional(Type.Number()), at: Type.Number() }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false }),
+      response: withErrors({ 200: Type.Object({ inserted: Type.Integer(), refused: Type.Array(Type.Object({ path: Type.String(), message: Type.String() })) }) }) },
+    preHandler: app.requireScope('ingest'),
+  }, async (req) => x.recordEvents(req.body.events));
+
   app.post('/v1/experiments/:key/analyze', {
     schema: { tags, security, summary: 'Analyse now (every metric, SRM, guardrails); a breached guardrail or SRM rolls a running experiment back', params: Params,
       querystring: Type.Object({

@@ -1,7 +1,6 @@
 // TypeBox schemas of experiments: what a definition may say (validated by the service whether it
 // arrives over HTTP or from a file given to the CLI) and the shapes the routes return.
 import { Type, type Static } from 'typebox';
-import { UNIT_TYPES } from './metrics/metric-catalog.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -33,7 +32,7 @@ export const NamespaceIn = Type.Object({
 export const ExperimentIn = Type.Object({
   key: ExperimentKey,
   hypothesis: Type.String({ minLength: 1, maxLength: 5000 }),
-  unitType: Type.Union(UNIT_TYPES.map((u) => Type.Literal(u))),
+  unitType: Type.Union([Type.Literal('user'), Type.Literal('client'), Type.Literal('provider'), Type.Literal('job'), Type.Literal('session')]),
   model: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
   variants: Type.Array(VariantIn, { minItems: 2, maxItems: 20, description: 'control first; weights default to equal and must sum to 1' }),
   coverage: Type.Optional(Share),

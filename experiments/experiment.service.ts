@@ -440,6 +440,41 @@ export function createExperimentService(deps: ExperimentDeps) {
       return r ? JSON.parse(r.report) as ExperimentReport : null;
     },
 
+    /**
+     * Exposures recorded elsewhere (a GrowthBook SDK's tracking callback, an exported experiment):
+     * each row names the unit, the variant key and the time. Bad rows are refused by index, the
+     * good ones beside them kept; a unit's first exposure stays.
+     */
+    async recordExposures(key: string, rows: readonly { unitId: string; variant: string; at: number }[]): Promise<{ accepted: number; inserted: number; refused: FieldProblem[] }> {
+      const e = await require(key);
+      if (e.phase === 0) throw new ConflictError(`experiment ${key} has not started`, { experiment: key, status: e.status });
+      const index = new Map(e.variants.map((v, i) => [v.key, i]));
+      const refused: FieldProblem[] = [];
+      const good: repo.ExposureRow[] = [];
+      rows.forEach((r, i) => {
+        const v = index.get(r.variant);
+        if (typeof r.unitId !== 'string' || !r.unitId || r.unitId.length > 200) refused.push({ path: `exposures/${i}/unitId`, message: 'must be 1–200 characters' });
+        else if (v === undefined) refused.push({ path: `exposures/${i}/variant`, message: `must be one of ${e.variants.map((x) => x.key).join(', ')}` });
+        else if (!Number.isFinite(r.at) || r.at < 0) refused.push({ path: `exposures/${i}/at`, message: 'must be a time in ms' });
+        else good.push({ experiment: key, unit_id: r.unitId, phase: e.phase, variant: v, exposed_at: Math.round(r.at) });
+      });
+      return { accepted: good.length, inserted: await repo.insertExposures(deps.db, good), refused };
+    },
+
+    /** Outcome facts for `events.<name>` metrics; bad rows refused by index, good ones kept. */
+    async recordEvents(rows: readonly { name: string; unitId: string; value?: number; at: number }[]): Promise<{ inserted: number; refused: FieldProblem[] }> {
+      const refused: FieldProblem[] = [];
+      const good: repo.MetricEventRow[] = [];
+      rows.forEach((r, i) => {
+        if (typeof r.name !== 'string' || !/^[a-z0-9_][a-z0-9_-]{0,63}$/.test(r.name)) refused.push({ path: `events/${i}/name`, message: 'must be 1–64 of a-z 0-9 _ - (the metric is events.<name>)' });
+        else if (typeof r.unitId !== 'string' || !r.unitId || r.unitId.length > 200) refused.push({ path: `events/${i}/unitId`, message: 'must be 1–200 characters' });
+        else if (r.value !== undefined && !Number.isFinite(r.value)) refused.push({ path: `events/${i}/value`, message: 'must be a finite number' });
+        else if (!Number.isFinite(r.at) || r.at < 0) refused.push({ path: `events/${i}/at`, message: 'must be a time in ms' });
+        else good.push({ name: r.name, unit_id: r.unitId, value: r.value ?? 1, event_at: Math.round(r.at) });
+      });
+      return { inserted: await repo.insertMetricEvents(deps.db, good), refused };
+    },
+
     /** Logs a unit's exposure to the variant it was served (the first one per unit is kept). */
     expose: recordExposure,
 

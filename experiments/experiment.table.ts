@@ -62,8 +62,17 @@ export interface ExperimentAnalysisTable {
   created_at: number;
 }
 
+export interface MetricEventTable {
+  id: Generated<number>;
+  name: string;
+  unit_id: string;
+  value: number;
+  event_at: number;
+}
+
 declare module '../platform/db/database.js' {
   interface Database {
+    metric_event: MetricEventTable;
     experiment: ExperimentTable;
     experiment_phase: ExperimentPhaseTable;
     experiment_exposure: ExperimentExposureTable;

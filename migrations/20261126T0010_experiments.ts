@@ -59,6 +59,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('experiment_exposure_variant').on('experiment_exposure').columns(['experiment', 'phase', 'variant']).execute();
 
+  // Outcome facts an analyst brings (a warehouse export, a partner's conversions): metric
+  // `events.<name>` counts them per unit, `events.<name>.sum` adds their values.
+  await db.schema.createTable('metric_event')
+    .addColumn('id', idPk, (c) => c.primaryKey().autoIncrement())
+    .addColumn('name', 'varchar(100)', (c) => c.notNull())
+    .addColumn('unit_id', 'varchar(200)', (c) => c.notNull())
+    .addColumn('value', 'double precision', (c) => c.notNull())
+    .addColumn('event_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('metric_event_name_unit').on('metric_event').columns(['name', 'unit_id', 'event_at']).execute();
+
   // The analysis joins facts to exposures by unit: ad facts by user, as they are keyed.
   await db.schema.createIndex('impression_user').on('impression').columns(['user_id', 'event_at']).execute();
   await db.schema.createIndex('click_user').on('click').columns(['user_id', 'event_at']).execute();
@@ -77,6 +88,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('experiment_analysis').ifExists().execute();
+  await db.schema.dropTable('metric_event').ifExists().execute();
   await db.schema.dropIndex('click_user').on('click').ifExists().execute();
   await db.schema.dropIndex('impression_user').on('impression').ifExists().execute();
   await db.schema.dropTable('experiment_exposure').ifExists().execute();

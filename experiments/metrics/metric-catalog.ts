@@ -61,9 +61,29 @@ export const METRICS: readonly MetricDefinition[] = [
       + ` UNION ALL SELECT user_id, event_at, 0, amount_minor FROM ${q('transaction')} WHERE kind = 'ad_charge' AND status = 'succeeded' AND currency = :currency` },
 ];
 
+/** `events.<name>` (share of units with such an event) and `events.<name>.sum` (mean of their values per unit). */
+const EVENT_METRIC = /^events\.([a-z0-9_][a-z0-9_-]{0,63})(\.sum)?$/;
+
+/** A metric over imported outcome facts (table metric_event), on any unit type. */
+export function eventMetric(key: string): MetricDefinition | null {
+  const m = EVENT_METRIC.exec(key);
+  if (!m) return null;
+  const [, name, sum] = m;
+  return {
+    key, kind: sum ? 'mean' : 'binomial', units: UNIT_TYPES, higherIsBetter: true, money: false, defaultCap: sum ? 0.99 : null,
+    description: sum ? `sum of the values of "${name}" events per unit (imported facts)` : `share of units with a "${name}" event (imported facts)`,
+    // The name is checked by the pattern above, so it is safe inside the literal.
+    facts: `SELECT unit_id AS unit, event_at AS at, ${sum ? 'value' : '1'} AS num, 0 AS den FROM ${q('metric_event')} WHERE name = '${name}'`,
+  };
+}
+
+function findMetric(key: string): MetricDefinition | undefined {
+  return METRICS.find((x) => x.key === key) ?? eventMetric(key) ?? undefined;
+}
+
 export function metricDefinition(key: string): MetricDefinition {
-  const m = METRICS.find((x) => x.key === key);
-  if (!m) throw new NotFoundError(`unknown metric "${key}"; metrics: ${METRICS.map((x) => x.key).join(', ')}`, { metric: key });
+  const m = findMetric(key);
+  if (!m) throw new NotFoundError(`unknown metric "${key}"; metrics: ${METRICS.map((x) => x.key).join(', ')}, events.<name>[.sum]`, { metric: key });
   return m;
 }
 
@@ -71,8 +91,8 @@ export function metricDefinition(key: string): MetricDefinition {
 export function checkMetrics(unitType: UnitType, metrics: { path: string; key: string }[]): void {
   const problems = [];
   for (const { path, key } of metrics) {
-    const m = METRICS.find((x) => x.key === key);
-    if (!m) problems.push({ path, message: `unknown metric "${key}" (known: ${METRICS.map((x) => x.key).join(', ')})` });
+    const m = findMetric(key);
+    if (!m) problems.push({ path, message: `unknown metric "${key}" (known: ${METRICS.map((x) => x.key).join(', ')}, or events.<name>[.sum] over imported facts)` });
     else if (!m.units.includes(unitType)) problems.push({ path, message: `${key} is measured on ${m.units.join(' or ')}, not on ${unitType}` });
   }
   if (problems.length) throw new ValidationError(`invalid metrics: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
