@@ -2,12 +2,13 @@
 // analyze-csv: experiments from the command line, over the same service as the API.
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { Value } from 'typebox/value';
 import type { Actor } from '../platform/audit/audit-log.js';
 import { ValidationError } from '../platform/errors/app-error.js';
 import { configFrom, withPlatform } from '../services/cli/cli-context.js';
 import { analyzeCsvCommand } from './analyze-csv.command.js';
+import { minimumDetectableEffect, minimumDetectableEffectForProportion, sampleSizeForProportion, sampleSizePerVariant } from './stats/power.js';
 import { ExperimentIn, type ExperimentInput } from './experiment.schemas.js';
 import type { Experiment, ExperimentReport, ExperimentService } from './experiment.service.js';
 
@@ -16,6 +17,12 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 const pct = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(digits)}%`);
 const num = (x: number | null | undefined) => (x === null || x === undefined ? '-' : Math.abs(x) >= 1000 ? x.toFixed(0) : Number(x.toPrecision(4)).toString());
+
+function numberArg(v: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new InvalidArgumentError('must be a number');
+  return x;
+}
 
 function table(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -131,6 +138,30 @@ export function experimentsCommand(): Command {
         if (!r) { out(`no analysis of ${key} yet (gigintel experiments analyze ${key})`); return; }
         if (o.json) out(JSON.stringify(r)); else printReport(r);
       });
+    });
+
+  x.command('power').description('sample size per variant for a minimum detectable effect, or the effect detectable with n units per variant')
+    .option('--baseline <p>', 'a conversion rate (0–1): binomial metric', numberArg)
+    .option('--mean <x>', 'a mean metric\'s control mean (with --variance)', numberArg)
+    .option('--variance <v>', 'a mean metric\'s per-unit variance', numberArg)
+    .option('--mde <effect>', 'minimum detectable effect (relative unless --absolute)', numberArg)
+    .option('--absolute', 'the --mde is an absolute difference')
+    .option('--n <units>', 'units per variant: print the detectable effect instead', numberArg)
+    .option('--alpha <a>', 'two-sided significance level', numberArg, 0.05)
+    .option('--power <p>', 'power', numberArg, 0.8)
+    .action((o: { baseline?: number; mean?: number; variance?: number; mde?: number; absolute?: boolean; n?: number; alpha: number; power: number }) => {
+      const levels = { alpha: o.alpha, power: o.power };
+      if (o.baseline === undefined && (o.mean === undefined || o.variance === undefined)) throw new ValidationError('give --baseline (a rate) or --mean and --variance', [{ path: '--baseline', message: 'or --mean with --variance' }]);
+      if (o.n !== undefined) {
+        const m = o.baseline !== undefined ? minimumDetectableEffectForProportion({ ...levels, baseline: o.baseline, n: o.n }) : minimumDetectableEffect({ ...levels, mean: o.mean!, variance: o.variance!, n: o.n });
+        out(`with ${o.n} units per variant: detectable ${num(m.absolute)} absolute${m.relative !== null ? ` (${pct(m.relative)} relative)` : ''} at alpha ${o.alpha}, power ${o.power}`);
+        return;
+      }
+      if (o.mde === undefined) throw new ValidationError('give --mde (or --n for the detectable effect)', [{ path: '--mde', message: 'required without --n' }]);
+      const s = o.baseline !== undefined
+        ? sampleSizeForProportion({ ...levels, baseline: o.baseline, mde: o.mde, relative: !o.absolute })
+        : sampleSizePerVariant({ ...levels, mean: o.mean!, variance: o.variance!, mde: o.mde, relative: !o.absolute });
+      out(`${s.perVariant} units per variant (${s.exact.toFixed(1)} exact) to detect ${o.absolute ? num(o.mde) : pct(o.mde)} ${o.absolute ? 'absolute' : 'relative'} at alpha ${o.alpha}, power ${o.power}`);
     });
 
   x.addCommand(analyzeCsvCommand());
