@@ -87,10 +87,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
+  const mysql = isMysql(db);
+  // MySQL names the table of an index; SQLite's DROP INDEX takes no ON clause.
+  const dropIndex = (name: string, table: string) => (mysql ? db.schema.dropIndex(name).on(table) : db.schema.dropIndex(name)).ifExists().execute();
   await db.schema.dropTable('experiment_analysis').ifExists().execute();
   await db.schema.dropTable('metric_event').ifExists().execute();
-  await db.schema.dropIndex('click_user').on('click').ifExists().execute();
-  await db.schema.dropIndex('impression_user').on('impression').ifExists().execute();
+  await dropIndex('click_user', 'click');
+  await dropIndex('impression_user', 'impression');
   await db.schema.dropTable('experiment_exposure').ifExists().execute();
   await db.schema.dropTable('experiment_phase').ifExists().execute();
   await db.schema.dropTable('experiment').ifExists().execute();
