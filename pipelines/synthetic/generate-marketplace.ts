@@ -22,6 +22,8 @@ export interface MarketplaceOptions {
   bias?: number;
   /** Target number of event rows (proposals, hires, completions, impressions, clicks, conversions, transactions). */
   events?: number;
+  /** When the history ends (UTC ms; default SYNTHETIC_END). The demo ends it today, so "now" is inside the data. */
+  end?: number;
   chunkSize?: number;
 }
 
@@ -55,7 +57,7 @@ const JOB_SECOND_QUALIFICATION_RATE = 0.25;
 
 /** Defaults filled in, shared by the generator and the writer's summary. */
 export function resolveOptions(o: MarketplaceOptions): Required<MarketplaceOptions> {
-  return { bias: 0, events: o.providers * 10, chunkSize: 1000, ...o };
+  return { bias: 0, events: o.providers * 10, chunkSize: 1000, end: SYNTHETIC_END, ...o };
 }
 
 const pad = (n: number, w = 7) => String(n).padStart(w, '0');
@@ -97,10 +99,11 @@ interface Provider {
 export function* generateMarketplace(options: MarketplaceOptions, onProgress: ProgressFn = () => {}): Generator<TableChunk> {
   const o = resolveOptions(options);
   const seed = String(o.seed);
-  const start = SYNTHETIC_END - o.days * DAY;
-  const span = SYNTHETIC_END - start;
+  const END = o.end;
+  const start = END - o.days * DAY;
+  const span = END - start;
   const out = new ChunkBuffer(o.chunkSize);
-  const stamp = SYNTHETIC_END;
+  const stamp = END;
   const rnd = (stream: string) => new Random(seed, stream);
 
   // --- taxonomy ---------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
         else held.add(rq.pick(qualIds));
       }
       for (const q of held) {
-        const obtainedAt = Math.min(SYNTHETIC_END - DAY, joined + Math.floor((rq.next() - 0.6) * 3 * 365 * DAY));
+        const obtainedAt = Math.min(END - DAY, joined + Math.floor((rq.next() - 0.6) * 3 * 365 * DAY));
         out.push('provider_qualification', { provider_id: id, qualification_id: q, obtained_at: obtainedAt, updated_at: stamp });
       }
     }
@@ -278,7 +281,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
       const [a, b] = [nodeId(v), nodeId(t)].sort();
       const clientSide = v >= o.providers || t >= o.providers;
       const kind = clientSide ? (rg.chance(0.4) ? 'past_work' : 'follow') : rg.pick(['colleague', 'follow', 'referral']);
-      const connectedAt = Math.min(SYNTHETIC_END - HOUR, Math.max(nodeJoined(v), nodeJoined(t)) + Math.floor(rg.next() * 60 * DAY));
+      const connectedAt = Math.min(END - HOUR, Math.max(nodeJoined(v), nodeJoined(t)) + Math.floor(rg.next() * 60 * DAY));
       out.push('connection', { user_a: a, user_b: b, kind, connected_at: connectedAt, updated_at: stamp });
     }
     yield* out.drain();
@@ -375,7 +378,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
       list.push({ postedAt, node: pick.p });
       clientHires.set(client, list);
     } else if (rj.chance(0.05)) status = 'cancelled';
-    else if (jobRow.closes_at > SYNTHETIC_END) status = 'open';
+    else if (jobRow.closes_at > END) status = 'open';
     out.push('job', { ...jobRow, status });
     for (const s of reqList) out.push('job_skill', { job_id: jobRow.id, skill_id: s, required: 1, updated_at: stamp });
     if (optional && !required.has(optional)) out.push('job_skill', { job_id: jobRow.id, skill_id: optional, required: 0, updated_at: stamp });
@@ -396,7 +399,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
       out.push('hire', { id: hire.id, job_id: jobRow.id, provider_id: providerKey, proposal_id: proposal.id, amount_minor: hire.amount, currency: 'USD', event_at: hire.at, ingested_at: hire.at + 1000 });
       tx('escrow_deposit', hire.amount, `escrow_deposit:${hire.id}`, clientId(client), hire.at, { job_id: jobRow.id, hire_id: hire.id });
       const doneAt = hire.at + Math.floor((1 + rj.exponential(hours / 8)) * DAY);
-      if (doneAt < SYNTHETIC_END) {
+      if (doneAt < END) {
         const pComplete = 1 / (1 + Math.exp(-(1.5 + 1.2 * (hire.utility - 2))));
         const outcome = rj.chance(pComplete) ? 'completed' : rj.chance(0.8) ? 'cancelled' : 'disputed';
         const rating = outcome === 'completed'
@@ -437,7 +440,7 @@ export function* generateMarketplace(options: MarketplaceOptions, onProgress: Pr
       out.push('campaign', {
         id, advertiser_id: advId, name: `Campaign ${campaigns.length}`, bid_type: bidType, bid_minor: bid, currency: 'USD',
         daily_budget_minor: daily, lifetime_budget_minor: daily * (o.days + 10), starts_at: start - ra.int(0, 10) * DAY,
-        ends_at: SYNTHETIC_END + 10 * DAY, targeting: JSON.stringify({ categories: cats }), status: 'active', updated_at: stamp,
+        ends_at: END + 10 * DAY, targeting: JSON.stringify({ categories: cats }), status: 'active', updated_at: stamp,
       });
       const creatives: string[] = [];
       for (let n = ra.int(1, 3); n > 0; n--) {

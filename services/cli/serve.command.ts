@@ -37,10 +37,10 @@ export async function startServer(
     // each day of the seeded period, stamped as computed then (the synthetic history is what would
     // have been known), so point-in-time training sets find values; then as of now.
     const computeDemoFeatures = async () => {
-      const { SYNTHETIC_END } = await import('../../pipelines/synthetic/generate-marketplace.js');
       const day = 86_400_000;
-      const from = SYNTHETIC_END - DEMO_DAYS * day;
-      const base = { trigger: 'startup' as const, requestedBy: 'startup', from, to: SYNTHETIC_END, reconstruct: true };
+      const end = seeded ? seeded.end : Date.now();
+      const from = end - DEMO_DAYS * day;
+      const base = { trigger: 'startup' as const, requestedBy: 'startup', from, to: end, reconstruct: true };
       const runs = [
         ...await services.featurePipeline.backfill({ ...base, everyMs: day }),
         // Most proposals come within hours of a job's posting: job features every 2 h, so
@@ -53,7 +53,7 @@ export async function startServer(
       const { bootstrapDemoModels } = await import('../../model-registry/demo-models.js');
       const models = await bootstrapDemoModels(
         { db: platform.db.db, dataDir: config.data.dir, registry: services.registry, featurePipeline: services.featurePipeline, log },
-        [...runs, now], { from, to: SYNTHETIC_END },
+        [...runs, now], { from, to: end },
       );
       log.info({ models }, 'demo models ready (gigintel models list)');
     };
@@ -93,13 +93,18 @@ export async function startServer(
 
 const DEMO_DAYS = 30;
 
-/** The embedded shape starts with something to look at: a small synthetic marketplace, once. */
-async function seedDemo(db: Platform['db']['db'], log: Logger): Promise<boolean> {
+/**
+ * The embedded shape starts with something to look at: a small synthetic marketplace, once. Its
+ * history ends at today's midnight (UTC), so features computed now and the models trained on the
+ * reconstructed month describe the same world the scoring API is asked about.
+ */
+async function seedDemo(db: Platform['db']['db'], log: Logger): Promise<{ end: number } | null> {
   const { marketplaceIsEmpty, seedMarketplace } = await import('../../pipelines/synthetic/seed-marketplace.js');
-  if (!await marketplaceIsEmpty(db)) return false;
-  const summary = await seedMarketplace(db, { providers: 2000, jobs: 500, days: DEMO_DAYS, seed: 'demo' });
-  log.info({ ms: summary.ms, events: summary.eventRows }, 'seeded a demo marketplace (GIGINTEL_FEATURE_DEMO_SEED=false to skip)');
-  return true;
+  if (!await marketplaceIsEmpty(db)) return null;
+  const end = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const summary = await seedMarketplace(db, { providers: 2000, jobs: 500, days: DEMO_DAYS, seed: 'demo', end });
+  log.info({ ms: summary.ms, events: summary.eventRows, end: new Date(end).toISOString() }, 'seeded a demo marketplace (GIGINTEL_FEATURE_DEMO_SEED=false to skip)');
+  return { end };
 }
 
 export function serveCommand(): Command {
