@@ -252,8 +252,8 @@ export function createRegistryService(deps: RegistryDeps) {
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (!(typeof code === 'string' && code.startsWith('SQLITE_BUSY'))) throw err;
-        if (attempt >= 5) throw new ConflictError(`${cmd.model}/${cmd.alias} was moved concurrently; read it again and retry`, { model: cmd.model, alias: cmd.alias });
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+        if (attempt >= 10) throw new ConflictError(`${cmd.model}/${cmd.alias} was moved concurrently; read it again and retry`, { model: cmd.model, alias: cmd.alias });
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 25 * attempt));
       }
     }
   }

@@ -232,15 +232,34 @@ export function encodeTable(source: ColumnSource, opts: EncodeOptions = {}): { e
   return { encoding, design: applyEncoding(encoding, source) };
 }
 
+// The serving path encodes rows one cell at a time into one buffer: a module-level emitter (not a
+// closure per cell) keeps that allocation-free.
+let emitTarget: Float64Array = new Float64Array(0);
+let emitBase = 0;
+const emitInto = (j: number, x: number) => { emitTarget[emitBase + j] = x; };
+
+/**
+ * Encodes one row into `out` from `at` (which must be zeroed, as a fresh Float64Array is):
+ * `read(i)` gives the raw value of encoding column i (undefined or NaN count as null).
+ */
+export function encodeInto(encoding: TableEncoding, read: (column: number) => unknown, out: Float64Array, at: number): void {
+  emitTarget = out;
+  let j0 = at;
+  const cols = encoding.columns;
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i]!;
+    const v = read(i);
+    emitBase = j0;
+    writeCell(c, v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v, emitInto);
+    j0 += widthOf(c);
+  }
+  emitTarget = EMPTY;
+}
+const EMPTY: Float64Array = new Float64Array(0);
+
 /** One raw feature row (as served: { name: value }) as the model's design row. Absent = null. */
 export function encodeValues(encoding: TableEncoding, values: Readonly<Record<string, unknown>>): Float64Array {
   const out = new Float64Array(encoding.featureNames.length);
-  let j0 = 0;
-  for (const c of encoding.columns) {
-    const v = values[c.name];
-    const at = j0;
-    writeCell(c, v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v, (j, x) => { out[at + j] = x; });
-    j0 += widthOf(c);
-  }
+  encodeInto(encoding, (i) => values[encoding.columns[i]!.name], out, 0);
   return out;
 }

@@ -1,7 +1,7 @@
 // Many small records leaving a request path as few queue jobs: records collect in memory and go
 // out as one job per flush (every `flushMs` or `maxBatch` records). The queue is the durable
-// part; if it is unreachable, records wait in memory (bounded: past `maxBuffered` the oldest are
-// dropped and counted) and go with a later flush — the caller never waits and never fails.
+// part; if it is unreachable, records wait in memory (bounded by count and bytes: past either the
+// oldest are dropped and counted) and go with a later flush — the caller never waits and never fails.
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logging/logger.js';
 import type { JobName, JobQueue, JobTypes } from './queue.types.js';
@@ -30,6 +30,10 @@ export interface BatchedEnqueuerOptions<N extends JobName, R> {
   flushMs?: number;
   maxBatch?: number;
   maxBuffered?: number;
+  /** Approximate bytes of a record: batches stay under maxBatchBytes and the buffer under maxBufferedBytes. */
+  sizeOf?: (row: R) => number;
+  maxBatchBytes?: number;
+  maxBufferedBytes?: number;
 }
 
 export function createBatchedEnqueuer<N extends JobName, R>(o: BatchedEnqueuerOptions<N, R>): BatchedEnqueuer<R> {
@@ -37,7 +41,12 @@ export function createBatchedEnqueuer<N extends JobName, R>(o: BatchedEnqueuerOp
   const flushMs = o.flushMs ?? 100;
   const maxBatch = o.maxBatch ?? 200;
   const maxBuffered = o.maxBuffered ?? 100_000;
+  const sizeOf = o.sizeOf ?? (() => 0);
+  const maxBatchBytes = o.maxBatchBytes ?? 4 * 1024 * 1024;
+  const maxBufferedBytes = o.maxBufferedBytes ?? 64 * 1024 * 1024;
   let buffer: R[] = [];
+  let sizes: number[] = [];
+  let bufferedBytes = 0;
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
   const dropped = o.metrics && o.metricName ? new Counter({ name: `${o.metricName}_dropped_total`, help: `${o.what} dropped because the queue stayed unreachable and the buffer was full`, registers: [o.metrics] }) : null;
@@ -45,14 +54,25 @@ export function createBatchedEnqueuer<N extends JobName, R>(o: BatchedEnqueuerOp
 
   async function send(): Promise<void> {
     while (buffer.length) {
-      const batch = buffer.slice(0, maxBatch);
+      // Up to maxBatch records and maxBatchBytes (but always at least one record).
+      let take = 0, bytes = 0;
+      while (take < buffer.length && take < maxBatch && (take === 0 || bytes + sizes[take]! <= maxBatchBytes)) bytes += sizes[take++]!;
+      // The batch leaves the buffer while it is sent (drops meanwhile cannot shift it) and goes
+      // back to the front if the queue refuses it.
+      const batch = buffer.slice(0, take);
+      const batchSizes = sizes.slice(0, take);
+      buffer = buffer.slice(take);
+      sizes = sizes.slice(take);
+      bufferedBytes -= bytes;
       try {
         await o.queue.enqueue(o.job, o.payload(batch), { jobId: o.jobId(batch) });
       } catch (err) {
+        buffer = batch.concat(buffer);
+        sizes = batchSizes.concat(sizes);
+        bufferedBytes += bytes;
         o.log?.warn({ err: (err as Error).message, buffered: buffer.length }, `${o.what}: queue unavailable; keeping them for the next flush`);
         return;
       }
-      buffer = buffer.slice(batch.length);
       queued?.inc(batch.length);
     }
   }
@@ -69,14 +89,22 @@ export function createBatchedEnqueuer<N extends JobName, R>(o: BatchedEnqueuerOp
   return {
     record(row) {
       if (!enabled) return;
+      const size = sizeOf(row);
       buffer.push(row);
-      if (buffer.length > maxBuffered) {
-        const over = buffer.length - maxBuffered;
+      sizes.push(size);
+      bufferedBytes += size;
+      if (buffer.length > maxBuffered || bufferedBytes > maxBufferedBytes) {
+        let over = Math.max(0, buffer.length - maxBuffered);
+        let freed = 0;
+        for (let k = 0; k < over; k++) freed += sizes[k]!;
+        while (over < buffer.length - 1 && bufferedBytes - freed > maxBufferedBytes) freed += sizes[over++]!;
         buffer = buffer.slice(over);
+        sizes = sizes.slice(over);
+        bufferedBytes -= freed;
         dropped?.inc(over);
         o.log?.error({ dropped: over }, `${o.what}: buffer full while the queue is unreachable; dropped the oldest`);
       }
-      if (buffer.length >= maxBatch) void flush();
+      if (buffer.length >= maxBatch || bufferedBytes >= maxBatchBytes) void flush();
       else if (!timer) timer = setTimeout(flush, flushMs).unref();
     },
     flush,

@@ -10,11 +10,11 @@ import { readConnectionTimeline } from '../../pipelines/datasets/dataset.reposit
 import { featureSet } from '../../pipelines/features/definitions/catalog.js';
 import { ConnectionGraph } from '../../pipelines/features/definitions/connection-graph.js';
 import { computeAdRequestFeatures } from '../../pipelines/features/definitions/ads-features.js';
-import { computePairFeatures, jobProfile, loadSkillIdf } from '../../pipelines/features/definitions/matching-features.js';
+import { computePairFeatures, computePairValues, jobProfile, loadSkillIdf } from '../../pipelines/features/definitions/matching-features.js';
 import { WINDOWED_SETS } from '../../pipelines/features/definitions/window-inputs.js';
 import type { FeatureSetRef, FeatureValue, FeatureValues } from '../../pipelines/features/feature-set.js';
 import type { OnlineFeatures, OnlineStore } from '../../pipelines/features/store/feature-store.types.js';
-import { encodeValues } from '../../model-registry/training/encode-table.js';
+import { encodeInto } from '../../model-registry/training/encode-table.js';
 import type { LoadedModel } from './model-store.js';
 import { readCreatives, type CreativeRow } from './scoring.repository.js';
 
@@ -25,20 +25,21 @@ export interface AssembledRows {
   n: number;
   /** n × inputSize model inputs, row-major. */
   rows: Float64Array;
-  /** Per candidate: the raw value of every model column (what the model saw before encoding). */
-  raw: FeatureValues[];
-  /** Per candidate: readable texts of the request-time features, by model column. */
-  reasons: Record<string, string>[];
   /** Per candidate: null when every column was present and fresh. */
   problems: (FeatureProblems | null)[];
-  /** sha256 of the input rows. */
-  hash: string;
+  /** Candidate i's raw value of every model column (what the model saw before encoding), built on demand. */
+  rawAt(i: number): FeatureValues;
+  /** Candidate i's readable texts of the request-time features, by model column, built on demand. */
+  reasonsAt(i: number): Record<string, string>;
+  /** sha256 of the input rows, computed on demand (the prediction log wants it, the response does not). */
+  hash(): string;
 }
 
 /** One set's values for one candidate, as read or computed. */
 export interface SourceValues { values: FeatureValues; missing: readonly string[]; expired: readonly string[]; found: boolean }
 
 const ABSENT: SourceValues = { values: {}, missing: [], expired: [], found: false };
+const NO_REASONS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 function fromOnline(o: OnlineFeatures): SourceValues {
   return { values: o.values, missing: o.missing, expired: o.expired, found: o.found };
@@ -50,50 +51,73 @@ function splitColumn(column: string): [string, string] {
   return i < 0 ? ['', column] : [column.slice(0, i), column.slice(i + 2)];
 }
 
-/** The sets a model reads, by column prefix. */
-export function modelSets(model: LoadedModel): Set<string> {
-  return new Set(model.columns.map((c) => splitColumn(c)[0]));
+/** Per model, once: each raw column split into its set and feature. */
+interface ColumnPlan { columns: readonly string[]; sets: string[]; features: string[]; known: ReadonlySet<string> }
+const plans = new WeakMap<LoadedModel, ColumnPlan>();
+export function columnPlan(model: LoadedModel): ColumnPlan {
+  let p = plans.get(model);
+  if (!p) {
+    const split = model.columns.map(splitColumn);
+    p = { columns: model.columns, sets: split.map((x) => x[0]), features: split.map((x) => x[1]), known: new Set(model.columns) };
+    plans.set(model, p);
+  }
+  return p;
 }
 
-/** Encodes candidates' sources into model rows, recording what each lacked. */
+/** The sets a model reads, by column prefix. */
+export function modelSets(model: LoadedModel): Set<string> {
+  return new Set(columnPlan(model).sets);
+}
+
+/**
+ * Encodes candidates' sources into model rows, recording what each lacked. Nothing per column is
+ * allocated on this path: raw values and reasons are built later, only for the rows that are
+ * explained or logged.
+ */
 export function assembleRows(
-  model: LoadedModel, sources: readonly Readonly<Record<string, SourceValues>>[], reasons: Record<string, string>[],
+  model: LoadedModel, sources: readonly Readonly<Record<string, SourceValues>>[], reasonsAt: (i: number) => Record<string, string> = () => NO_REASONS,
 ): AssembledRows {
   const n = sources.length;
   const d = model.compiled.inputSize;
   const rows = new Float64Array(n * d);
-  const raw: FeatureValues[] = new Array(n);
   const problems: (FeatureProblems | null)[] = new Array(n);
-  const split = model.columns.map(splitColumn);
+  const plan = columnPlan(model);
+  const k = plan.columns.length;
+  const bySet: SourceValues[] = new Array(k);
+  const means = model.servable.means;
   for (let i = 0; i < n; i++) {
     const src = sources[i]!;
-    const values: FeatureValues = {};
     let missing: string[] | null = null, expired: string[] | null = null;
-    for (let c = 0; c < split.length; c++) {
-      const [set, feature] = split[c]!;
-      const column = model.columns[c]!;
-      const s = src[set] ?? ABSENT;
-      if (!s.found || s.missing.includes(feature)) (missing ??= []).push(column);
-      else if (s.expired.includes(feature)) (expired ??= []).push(column);
-      values[column] = s.values[feature] ?? null;
+    for (let c = 0; c < k; c++) {
+      const s = src[plan.sets[c]!] ?? ABSENT;
+      bySet[c] = s;
+      const feature = plan.features[c]!;
+      if (!s.found || (s.missing.length && s.missing.includes(feature))) (missing ??= []).push(plan.columns[c]!);
+      else if (s.expired.length && s.expired.includes(feature)) (expired ??= []).push(plan.columns[c]!);
     }
-    raw[i] = values;
     problems[i] = missing || expired ? { missing: missing ?? [], expired: expired ?? [] } : null;
-    rows.set(encodeRow(model, values), i * d);
+    const read = (c: number) => bySet[c]!.values[plan.features[c]!];
+    if (model.encoding) {
+      encodeInto(model.encoding, read, rows, i * d);
+    } else {
+      // A model without an encoding reads its columns as numbers; an unknown one counts as its mean.
+      for (let c = 0; c < k; c++) {
+        const v = read(c);
+        const x = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN;
+        rows[i * d + c] = Number.isFinite(x) ? x : means[c]!;
+      }
+    }
   }
-  const hash = createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex');
-  return { n, rows, raw, reasons, problems, hash };
-}
-
-function encodeRow(model: LoadedModel, values: FeatureValues): Float64Array {
-  if (model.encoding) return encodeValues(model.encoding, values);
-  // A model without an encoding reads its columns as numbers; an unknown one counts as its mean.
-  const means = model.servable.means;
-  return Float64Array.from(model.columns, (c, j) => {
-    const v = values[c];
-    const x = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN;
-    return Number.isFinite(x) ? x : means[j]!;
-  });
+  return {
+    n, rows, problems, reasonsAt,
+    rawAt(i) {
+      const src = sources[i]!;
+      const values: FeatureValues = {};
+      for (let c = 0; c < k; c++) values[plan.columns[c]!] = (src[plan.sets[c]!] ?? ABSENT).values[plan.features[c]!] ?? null;
+      return values;
+    },
+    hash: () => createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex'),
+  };
 }
 
 const JOB_FIELDS = new Map(jobProfile.features.map((f) => [f.name, f.type]));
@@ -173,7 +197,7 @@ export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
   return {
     /** Rows from sources already at hand (inline features): nothing is read. */
     assemble(model: LoadedModel, sources: readonly Readonly<Record<string, SourceValues>>[]): AssembledRows {
-      return assembleRows(model, sources, sources.map(() => ({})));
+      return assembleRows(model, sources);
     },
 
     /** Rows for (job, provider) pairs: provider_profile, provider_activity and job_profile read at once, match_pair computed. */
@@ -198,24 +222,24 @@ export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
       }
       const byProvider = providerSets.map((s, k) => [s, results[k]!] as const);
       const sources: Record<string, SourceValues>[] = [];
-      const reasons: Record<string, string>[] = [];
+      const pairCtx = ctx ? { idf: ctx.idf, graph: ctx.graph, now: t } : null;
       for (let i = 0; i < req.providerIds.length; i++) {
         const src: Record<string, SourceValues> = { job_profile: job };
         for (const [s, r] of byProvider) src[s] = fromOnline(r[i]!);
-        const why: Record<string, string> = {};
-        if (ctx) {
+        if (pairCtx) {
           const provider = src.provider_profile!;
-          if (provider.found) {
-            const pair = computePairFeatures(provider.values, job.values, { idf: ctx.idf, graph: ctx.graph, now: t });
-            src.match_pair = { values: pair.values, found: true, missing: [], expired: [] };
-            for (const [f, text] of Object.entries(pair.explanations)) why[`match_pair__${f}`] = text;
-          } else {
-            src.match_pair = ABSENT; // nothing known of the provider: every pair feature unknown
-          }
+          // Nothing known of the provider: every pair feature unknown.
+          src.match_pair = provider.found ? { values: computePairValues(provider.values, job.values, pairCtx), found: true, missing: [], expired: [] } : ABSENT;
         }
         sources.push(src);
-        reasons.push(why);
       }
+      const reasons = (i: number): Record<string, string> => {
+        const provider = sources[i]!.provider_profile;
+        if (!pairCtx || !provider?.found) return NO_REASONS;
+        const why: Record<string, string> = {};
+        for (const [f, text] of Object.entries(computePairFeatures(provider.values, job.values, pairCtx).explanations)) why[`match_pair__${f}`] = text;
+        return why;
+      };
       return { ...assembleRows(model, sources, reasons), job: job.values };
     },
 
@@ -253,7 +277,7 @@ export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
           ad_request: { values: request, found: true, missing: [], expired: [] },
         });
       }
-      return { ...assembleRows(model, sources, sources.map(() => ({}))), creatives: byId };
+      return { ...assembleRows(model, sources), creatives: byId };
     },
   };
 }

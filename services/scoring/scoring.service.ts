@@ -14,7 +14,7 @@ import type { LoadedModel, ModelStore } from './model-store.js';
 import { newPredictionId, type PredictionLog } from './prediction-log/prediction-log.js';
 import { getPrediction } from './prediction-log/prediction-log.repository.js';
 import type { AssembledRows, FeatureAssembler, FeatureProblems } from './request-features.js';
-import { checkInlineJob } from './request-features.js';
+import { checkInlineJob, columnPlan } from './request-features.js';
 import { findCandidateProviders } from './scoring.repository.js';
 import { ModelNotServedError, ModelUnavailableError } from './scoring.errors.js';
 import type { ScoringSettings } from './scoring-settings.js';
@@ -141,25 +141,32 @@ export function createScoringService(deps: ScoringDeps) {
   }
 
   function explainAll(m: LoadedModel, a: AssembledRows): Explanation[] {
-    return m.explainer.explain(a.rows, a.n, { topK: settings.explainTopK, rawValues: a.raw, reasons: a.reasons });
+    const all = Array.from({ length: a.n }, (_, i) => i);
+    return m.explainer.explain(a.rows, a.n, { topK: settings.explainTopK, rawValues: all.map((i) => a.rawAt(i)), reasons: all.map((i) => a.reasonsAt(i)) });
   }
 
-  /** Writes one log entry; explanations and features are kept only when they were computed. */
+  /**
+   * Writes one log entry. Raw features and explanations are kept for the explained candidates
+   * only (`explanations` holds one per candidate, undefined where not explained): a ranking of 200
+   * then logs its scores and the features of the ten it explained, not 200 feature rows.
+   */
   function logPrediction(e: {
     id: string; endpoint: string; m: LoadedModel; role: 'serve' | 'canary' | 'shadow'; unitId: string | null; contextId: string | null;
     ids: readonly string[]; scores: ArrayLike<number>; ranks: readonly (number | null)[] | null; a: AssembledRows | null; hash?: string;
-    explanations: Explanation[] | null; ctx: CallContext;
+    explanations: readonly (Explanation | null | undefined)[] | null; ctx: CallContext;
   }): void {
+    if (!settings.logPredictions) return;
     const candidates = e.ids.map((id, i) => ({ id, score: e.scores[i]!, rank: e.ranks ? e.ranks[i]! : null }));
     const missing: Record<string, FeatureProblems> = {};
     if (e.a) e.a.problems.forEach((p, i) => { if (p) missing[e.ids[i]!] = p; });
+    const explained = e.explanations ? e.ids.map((_, i) => i).filter((i) => e.explanations![i]) : [];
     deps.predictionLog.record({
       id: e.id, request_id: e.ctx.requestId, endpoint: e.endpoint, model: e.m.model, version: e.m.version, alias: e.m.alias, role: e.role,
       experiment: (e.m as Partial<Chosen>).experiment ?? null, variant: (e.m as Partial<Chosen>).variant ?? null, unit_id: e.unitId, context_id: e.contextId,
       candidates: JSON.stringify(candidates),
-      features_hash: e.a?.hash ?? e.hash ?? '',
-      features: e.explanations && e.a ? JSON.stringify(Object.fromEntries(e.ids.map((id, i) => [id, e.a!.raw[i]]))) : null,
-      explanations: e.explanations ? JSON.stringify(Object.fromEntries(e.ids.map((id, i) => [id, e.explanations![i]]))) : null,
+      features_hash: e.a?.hash() ?? e.hash ?? '',
+      features: explained.length && e.a ? JSON.stringify(Object.fromEntries(explained.map((i) => [e.ids[i], e.a!.rawAt(i)]))) : null,
+      explanations: explained.length ? JSON.stringify(Object.fromEntries(explained.map((i) => [e.ids[i], e.explanations![i]]))) : null,
       missing: Object.keys(missing).length ? JSON.stringify(missing) : null,
       actor: e.ctx.actor, created_at: now(),
     });
@@ -256,19 +263,23 @@ export function createScoringService(deps: ScoringDeps) {
       /** Every pair through `model` (the served one, or the shadow): rows per job group plus the inline ones. */
       const run = async (model: LoadedModel, explain: boolean) => {
         const scores = new Float64Array(cmd.pairs.length);
-        const raw: FeatureValues[] = new Array(cmd.pairs.length);
+        const rawOf: (() => FeatureValues)[] = new Array(cmd.pairs.length);
         const problems: (FeatureProblems | null)[] = new Array(cmd.pairs.length).fill(null);
         const explanations: (Explanation | null)[] = new Array(cmd.pairs.length).fill(null);
-        const hashes: string[] = [];
+        const hashes: (() => string)[] = [];
         const score = (a: AssembledRows, idx: readonly number[]) => {
           const s = model.compiled.predict(a.rows, a.n);
           const ex = explain ? explainAll(model, a) : null;
-          idx.forEach((i, k) => { scores[i] = s[k]!; raw[i] = a.raw[k]!; problems[i] = a.problems[k]!; if (ex) explanations[i] = ex[k]!; });
+          idx.forEach((i, k) => { scores[i] = s[k]!; rawOf[i] = () => a.rawAt(k); problems[i] = a.problems[k]!; if (ex) explanations[i] = ex[k]!; });
           hashes.push(a.hash);
         };
         for (const g of groups.values()) score(await deps.features.matching(model, { ...g.job, providerIds: g.idx.map((i) => ids[i]!) }), g.idx);
         if (inline.length) score(inlineRows(model, inlineFeatures, inline), inline);
-        const a: AssembledRows = { n: cmd.pairs.length, rows: new Float64Array(0), raw, reasons: [], problems, hash: hashes.length === 1 ? hashes[0]! : hashOf(hashes) };
+        const a: AssembledRows = {
+          n: cmd.pairs.length, rows: new Float64Array(0), problems,
+          rawAt: (i) => rawOf[i]!(), reasonsAt: () => ({}),
+          hash: () => (hashes.length === 1 ? hashes[0]!() : hashOf(hashes.map((h) => h()))),
+        };
         return { scores, a, explanations };
       };
       const { scores, a, explanations } = await run(m, cmd.explain);
@@ -277,7 +288,7 @@ export function createScoringService(deps: ScoringDeps) {
       }
       const id = newPredictionId(now());
       const contextId = groups.size === 1 ? [...groups.values()][0]!.job.jobId : null;
-      logPrediction({ id, endpoint: 'match.score', m, role: m.route, unitId, contextId, ids, scores, ranks: null, a, explanations: cmd.explain ? explanations as Explanation[] : null, ctx });
+      logPrediction({ id, endpoint: 'match.score', m, role: m.route, unitId, contextId, ids, scores, ranks: null, a, explanations: cmd.explain ? explanations : null, ctx });
       shadow(MATCHING_MODEL, id, 'match.score', async (sm) => { const r = await run(sm, false); return { ids, a: r.a, scores: r.scores, contextId, unitId }; }, ctx);
       return { predictionId: id, ...servedBy(m), results };
     },
@@ -343,12 +354,12 @@ export function createScoringService(deps: ScoringDeps) {
     const rows = new Float64Array(top.length * d);
     top.forEach((i, r) => rows.set(a.rows.subarray(i * d, (i + 1) * d), r * d));
     return m.explainer.explain(rows, top.length, {
-      topK: settings.explainTopK, rawValues: Array.from(top, (i) => a.raw[i]!), reasons: Array.from(top, (i) => a.reasons[i]!),
+      topK: settings.explainTopK, rawValues: Array.from(top, (i) => a.rawAt(i)), reasons: Array.from(top, (i) => a.reasonsAt(i)),
     });
   }
 
   function inlineRows(m: LoadedModel, features: Record<string, unknown>[], idx: number[]): AssembledRows {
-    const known = new Set(m.columns);
+    const known = columnPlan(m).known;
     const problems: { path: string; message: string }[] = [];
     features.forEach((f, k) => {
       for (const name of Object.keys(f)) {
@@ -356,15 +367,15 @@ export function createScoringService(deps: ScoringDeps) {
       }
     });
     if (problems.length) throw new ValidationError(`unknown feature columns: ${problems.slice(0, 5).map((p) => p.path).join(', ')}`, problems.slice(0, 50));
+    // Inline columns are the model's own `set__feature` names: one pseudo-source per set.
+    const plan = columnPlan(m);
     const sources = features.map((f) => {
-      // Inline columns are the model's own `set__feature` names: one pseudo-source per set.
       const bySet: Record<string, { values: FeatureValues; missing: string[]; expired: string[]; found: boolean }> = {};
-      for (const c of m.columns) {
-        const cut = c.indexOf('__');
-        const set = cut < 0 ? '' : c.slice(0, cut), feature = cut < 0 ? c : c.slice(cut + 2);
-        const s = bySet[set] ??= { values: {}, missing: [], expired: [], found: true };
-        if (Object.hasOwn(f, c)) s.values[feature] = f[c] as FeatureValues[string];
-        else s.missing.push(feature);
+      for (let c = 0; c < plan.columns.length; c++) {
+        const s = bySet[plan.sets[c]!] ??= { values: {}, missing: [], expired: [], found: true };
+        const v = f[plan.columns[c]!];
+        if (v !== undefined) s.values[plan.features[c]!] = v as FeatureValues[string];
+        else s.missing.push(plan.features[c]!);
       }
       return bySet;
     });

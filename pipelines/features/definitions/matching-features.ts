@@ -536,15 +536,24 @@ export const matchPair: CatalogSet<PairInput> = {
   ],
 };
 
+function pairInput(provider: FeatureValues, job: FeatureValues, ctx: PairContext): PairInput {
+  const providerId = str(provider.provider_id), clientId = str(job.client_id);
+  return { provider, job, ctx, proximity: ctx.graph && providerId && clientId ? ctx.graph.proximity(providerId, clientId) : null };
+}
+
+/** Pair feature values only (the scoring hot path: the readable parts are built for explained rows alone). */
+export function computePairValues(provider: FeatureValues, job: FeatureValues, ctx: PairContext): FeatureValues {
+  const input = pairInput(provider, job, ctx);
+  const values: FeatureValues = {};
+  for (const f of matchPair.features) values[f.name] = f.compute(input);
+  return values;
+}
+
 /** Pair features and their readable parts for one provider × job, from their stored values. */
 export function computePairFeatures(
   provider: FeatureValues, job: FeatureValues, ctx: PairContext,
 ): { values: FeatureValues; explanations: Record<string, string> } {
-  const providerId = str(provider.provider_id), clientId = str(job.client_id);
-  const input: PairInput = {
-    provider, job, ctx,
-    proximity: ctx.graph && providerId && clientId ? ctx.graph.proximity(providerId, clientId) : null,
-  };
+  const input = pairInput(provider, job, ctx);
   const values: FeatureValues = {}, explanations: Record<string, string> = {};
   for (const f of matchPair.features) {
     values[f.name] = f.compute(input);

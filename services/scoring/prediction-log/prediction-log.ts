@@ -27,15 +27,22 @@ export interface PredictionLogDeps {
   maxBuffered?: number;
 }
 
-/** Time-ordered, unique: `pr_` + 11 base-36 ms digits + 12 random hex. */
+// Per process: 48 random bits, then a counter — unique across processes without asking the OS
+// for randomness on every request.
+const PROCESS_ID = randomBytes(6).toString('hex');
+let counter = 0;
+
+/** Time-ordered, unique: `pr_` + 11 base-36 ms digits + 12 hex of this process + a base-36 counter. */
 export function newPredictionId(now = Date.now()): string {
-  return `pr_${now.toString(36).padStart(11, '0')}${randomBytes(6).toString('hex')}`;
+  counter = (counter + 1) % 2_176_782_336; // 36^6
+  return `pr_${now.toString(36).padStart(11, '0')}${PROCESS_ID}${counter.toString(36).padStart(6, '0')}`;
 }
 
 export function createPredictionLog(deps: PredictionLogDeps): PredictionLog {
   return createBatchedEnqueuer({
     ...deps, job: 'predictions.log', what: 'prediction log entries', metricName: 'gigintel_prediction_log',
     payload: (rows) => ({ rows }),
+    sizeOf: (r) => 200 + r.candidates.length + (r.features?.length ?? 0) + (r.explanations?.length ?? 0) + (r.missing?.length ?? 0),
     // The first entry's id names the job: a retried enqueue of the same batch is a no-op.
     jobId: (rows) => `plog-${rows[0]!.id}`,
   });
