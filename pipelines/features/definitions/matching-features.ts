@@ -417,25 +417,42 @@ function daysSinceActive(i: PairInput): number | null {
   return round(Math.max(0, i.ctx.now - last) / DAY, 3);
 }
 
-function priceFit(i: PairInput): { value: number | null; text: string } {
+/** A pair feature's value and its readable text; an expensive text is a thunk, built only when explained. */
+type PairPart = { value: FeatureValue; text: string | (() => string) };
+
+function priceFit(i: PairInput): PairPart {
   const rate = numv(i.provider.hourly_rate_minor), pc = str(i.provider.currency), jc = str(i.job.currency);
   const lo = numv(i.job.hourly_budget_min_minor), hi = numv(i.job.hourly_budget_max_minor);
   if (rate === null || lo === null || hi === null || !pc || !jc) return { value: null, text: 'no rate or budget to compare' };
-  if (pc !== jc) return { value: null, text: `rate in ${pc}, budget in ${jc}: not compared` };
-  const budget = lo === hi ? `${formatMoney(lo, jc)}/h` : `${formatMoney(lo, jc)}–${formatMoney(hi, jc)}/h`;
-  const hours = numv(i.job.estimated_hours);
-  const tail = hours !== null ? ` (over ≈ ${Math.round(hours)} h)` : '';
-  const r = `rate ${formatMoney(rate, pc)}/h`;
-  if (rate >= lo && rate <= hi) return { value: 1, text: `${r} within budget ${budget}${tail}` };
+  if (pc !== jc) return { value: null, text: () => `rate in ${pc}, budget in ${jc}: not compared` };
+  const text = (where: string) => () => {
+    const budget = lo === hi ? `${formatMoney(lo, jc)}/h` : `${formatMoney(lo, jc)}–${formatMoney(hi, jc)}/h`;
+    const hours = numv(i.job.estimated_hours);
+    const tail = hours !== null ? ` (over ≈ ${Math.round(hours)} h)` : '';
+    return `rate ${formatMoney(rate, pc)}/h ${where} budget ${budget}${tail}`;
+  };
+  if (rate >= lo && rate <= hi) return { value: 1, text: text('within') };
   const bound = rate < lo ? lo : hi;
   const d = bound > 0 && rate > 0 ? Math.log(rate / bound) : Infinity;
-  return { value: round(Math.exp(-(d * d) / (2 * PRICE_FIT_SIGMA ** 2))), text: `${r} ${rate < lo ? 'below' : 'above'} budget ${budget}${tail}` };
+  return { value: round(Math.exp(-(d * d) / (2 * PRICE_FIT_SIGMA ** 2))), text: text(rate < lo ? 'below' : 'above') };
 }
 
-function idfWeights(i: PairInput): { value: number | null; text: string } {
+/** The highest IDF of a table (what an unseen skill weighs), once per table rather than once per pair. */
+const maxIdf = new WeakMap<ReadonlyMap<string, number>, number>();
+function fallbackIdf(idf: ReadonlyMap<string, number>): number {
+  let m = maxIdf.get(idf);
+  if (m === undefined) {
+    m = 1;
+    if (idf.size > 0) { m = -Infinity; for (const v of idf.values()) if (v > m) m = v; }
+    maxIdf.set(idf, m);
+  }
+  return m;
+}
+
+function idfWeights(i: PairInput): PairPart {
   const want = [...list(i.job.required_skill_ids), ...list(i.job.nice_skill_ids)];
   if (want.length === 0) return { value: null, text: 'the job lists no skills' };
-  const fallback = i.ctx.idf.size > 0 ? Math.max(...i.ctx.idf.values()) : 1;
+  const fallback = fallbackIdf(i.ctx.idf);
   const have = new Set(list(i.provider.skill_ids));
   let num = 0, den = 0;
   const hits: { s: string; w: number }[] = [];
@@ -444,9 +461,14 @@ function idfWeights(i: PairInput): { value: number | null; text: string } {
     den += w;
     if (have.has(s)) { num += w; hits.push({ s, w }); }
   }
-  hits.sort((a, b) => b.w - a.w);
-  const rarest = hits.length > 0 ? `; rarest matched: ${hits.slice(0, 2).map((h) => h.s).join(', ')}` : '';
-  return { value: round(num / den), text: `${hits.length} of ${want.length} job skills matched, ${Math.round((100 * num) / den)}% of their IDF weight${rarest}` };
+  return {
+    value: round(num / den),
+    text: () => {
+      hits.sort((a, b) => b.w - a.w);
+      const rarest = hits.length > 0 ? `; rarest matched: ${hits.slice(0, 2).map((h) => h.s).join(', ')}` : '';
+      return `${hits.length} of ${want.length} job skills matched, ${Math.round((100 * num) / den)}% of their IDF weight${rarest}`;
+    },
+  };
 }
 
 function share(want: string[], have: string[], what: string, none: string): { value: number | null; text: string } {
@@ -456,8 +478,11 @@ function share(want: string[], have: string[], what: string, none: string): { va
 }
 
 const pair = (
-  name: string, type: FeatureDefinition['type'], description: string, part: (i: PairInput) => { value: FeatureValue; text: string },
-): FeatureDefinition<PairInput> => ({ name, type, description, ttlMs: null, compute: (i) => part(i).value, explain: (i) => part(i).text });
+  name: string, type: FeatureDefinition['type'], description: string, part: (i: PairInput) => PairPart,
+): FeatureDefinition<PairInput> => ({
+  name, type, description, ttlMs: null, compute: (i) => part(i).value,
+  explain: (i) => { const t = part(i).text; return typeof t === 'function' ? t() : t; },
+});
 
 const SENIORITY_NAMES = SENIORITY as readonly string[];
 
