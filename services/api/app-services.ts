@@ -21,12 +21,25 @@ import { createWebhooks, webhookDeliveryJob } from '../../model-registry/webhook
 import { createExperimentService, type ExperimentService } from '../../experiments/experiment.service.js';
 import { createApiKeyService, type ApiKeyService } from './auth/api-key.service.js';
 import { createAuditService, scoringAuditJob, type AuditService } from '../scoring/fairness/live-audit.service.js';
+import { randomBytes } from 'node:crypto';
+import { createAdTracking, type AdTracking } from '../scoring/ads/ad-tracking.service.js';
+import { createBudgetService, type BudgetService } from '../scoring/ads/budget/budget.service.js';
+import { createPacer, type Pacer } from '../scoring/ads/budget/pacing.js';
+import { createPacingStore } from '../scoring/ads/budget/pacing-store.js';
+import { listBudgetedCampaigns } from '../scoring/ads/budget/pacing.repository.js';
+import { createFraudService, impressionTimeFromDb, type FraudService } from '../scoring/ads/fraud/fraud.service.js';
+import { createAdSelector, type AdSelector } from '../scoring/ads/selection/ad-selector.js';
+import { createPlacementRuleService } from '../scoring/ads/selection/placement-rules.js';
 import { createModelStore, type ModelStore } from '../scoring/model-store.js';
 import { createPredictionLog, predictionLogJob, type PredictionLog } from '../scoring/prediction-log/prediction-log.js';
 import { createFeatureAssembler } from '../scoring/request-features.js';
 import { createScoringService, type ScoringService } from '../scoring/scoring.service.js';
 import { loadedAliases, scoringSettingsFrom, type ScoringSettings } from '../scoring/scoring-settings.js';
 import { createStreamFeatures } from '../../pipelines/features/stream/stream-features.job.js';
+
+declare module '../../platform/queue/queue.types.js' {
+  interface JobTypes { 'ads.pacing.slot': Record<string, never> }
+}
 
 export interface AppServices {
   audit: AuditLog;
@@ -43,6 +56,8 @@ export interface AppServices {
   audits: AuditService;
   /** A/B experiments: definitions, assignment, exposures, analysis and guardrails. */
   experiments: ExperimentService;
+  /** Ads delivery: selection, tracking, budgets and pacing, click fraud, placement rules. */
+  ads: { selector: AdSelector; tracking: AdTracking; rules: ReturnType<typeof createPlacementRuleService>; fraud: FraudService; budget: BudgetService; pacer: Pacer | null };
   /** Every background job type the domains define; each process registers all of them. */
   jobs: JobDefinition[];
 }
@@ -84,6 +99,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   const predictionLog = createPredictionLog({ queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null, enabled: scoringSettings.logPredictions });
   jobs.push(predictionLogJob({ db: deps.db.db }) as unknown as JobDefinition);
   const audits = createAuditService({ db: deps.db.db });
+  const features = createFeatureAssembler({ db: deps.db.db, online });
   const experiments = createExperimentService({
     db: deps.db.db, audit, queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null,
     webhooks: createWebhooks({ queue: deps.queue, settings: registrySettings.webhooks }),
@@ -91,9 +107,37 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   });
   jobs.push(...experiments.jobs());
   jobs.push(scoringAuditJob(audits));
+  // Ads delivery. Without a configured token secret every process makes its own (dev only: tokens
+  // then verify only in the process that issued them).
+  const tokenSecret = config.ads.tokenSecret ?? randomBytes(32).toString('hex');
+  if (!config.ads.tokenSecret) deps.log.warn('GIGINTEL_ADS_TOKEN_SECRET is not set: impression tokens verify only in this process and until it restarts');
+  const budget = createBudgetService({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix });
+  const pacer = config.ads.pacing.enabled ? createPacer({
+    store: createPacingStore({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix }), budgets: budget,
+    slotMs: config.ads.pacing.slotMs, alpha: config.ads.pacing.alpha, campaigns: (at) => listBudgetedCampaigns(deps.db.db, at),
+  }) : null;
+  if (pacer) jobs.push({ name: 'ads.pacing.slot', handler: async () => pacer.updateSlot(Date.now()) } satisfies JobDefinition<'ads.pacing.slot'> as unknown as JobDefinition);
+  const [capCount, capWindow] = config.ads.frequencyCap.split('/').map(Number) as [number, number];
+  const selector = createAdSelector({
+    db: deps.db.db, redis: deps.redis ?? null, prefix: `${config.redis.prefix}:`, store, features, tokenSecret, tokenTtlMs: config.ads.tokenTtlMs,
+    maxScoredCreatives: config.ads.maxScoredCreatives, defaultFrequencyCap: { count: capCount, windowMs: capWindow },
+    budget: { remaining: async (ids, at) => new Map([...await budget.remaining(ids, at)].map(([id, b]) => [id, b.remainingMinor])) },
+    ...(pacer ? { pacer: { passThrough: (ids) => pacer.rates(ids) } } : {}),
+  });
+  const fraud = createFraudService({
+    db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix, metrics: deps.metrics?.registry ?? null, audit,
+    rules: { blockedIps: config.ads.fraud.blockedIps, blockedUserAgents: config.ads.fraud.blockedUserAgents, minClickDelayMs: config.ads.fraud.minClickDelayMs },
+    impressionAt: impressionTimeFromDb(deps.db.db),
+  });
+  const events = createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch, stream: config.features.stream });
+  const ads = {
+    selector, fraud, budget, pacer,
+    rules: createPlacementRuleService({ db: deps.db.db, onChange: () => { void selector.refresh(); } }),
+    tracking: createAdTracking({ db: deps.db.db, tokenSecret, selector, fraud, budget, events }),
+  };
   const scoringService = createScoringService({
     db: deps.db.db, store, predictionLog, settings: scoringSettings, log: deps.log, experiments,
-    features: createFeatureAssembler({ db: deps.db.db, online }),
+    features,
   });
   const services: AppServices = {
     audit,
@@ -105,7 +149,8 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     audits,
     experiments,
     apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
-    events: createEventsService({ queue: deps.queue, maxBatch: config.ingest.maxBatch, stream: config.features.stream }),
+    events,
+    ads,
     jobs,
   };
   for (const job of jobs) deps.queue.register(job);

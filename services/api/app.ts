@@ -23,6 +23,7 @@ import type { Metrics } from '../../platform/metrics/metrics.js';
 import type { JobQueue } from '../../platform/queue/queue.types.js';
 import { experimentRoutes } from '../../experiments/experiment.routes.js';
 import { auditRoutes } from '../scoring/fairness/audit.routes.js';
+import { adsRoutes } from '../scoring/ads/ads.routes.js';
 import { oipRoutes } from '../scoring/oip.routes.js';
 import { scoringRoutes } from '../scoring/scoring.routes.js';
 import { queueAdminRoutes } from './admin/queue-admin.routes.js';
@@ -177,6 +178,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     app.addHook('onClose', async () => { store.close(); await predictionLog.close(); await deps.services.experiments.exposures.close(); });
     await app.register(scoringRoutes, { scoring: deps.services.scoring.service });
     await app.register(oipRoutes, { scoring: deps.services.scoring.service, store });
+    await app.register(adsRoutes, deps.services.ads);
   }
   // 'worker' serves only the probes.
 

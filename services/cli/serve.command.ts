@@ -30,6 +30,9 @@ export async function startServer(
       await services.featurePipeline.ensureSchedule(config.pipeline.schedule);
       if (config.scoring.auditSchedule === 'off') await platform.queue.removeSchedule('scoring-audit');
       else await platform.queue.upsertSchedule('scoring-audit', config.scoring.auditSchedule, { name: 'scoring.audit', payload: {} });
+      // Pacing: every slot end (the default 15 min slot; a custom slot runs on the quarter hours and the job skips early calls).
+      if (config.ads.pacing.enabled) await platform.queue.upsertSchedule('ads-pacing', '*/15 * * * *', { name: 'ads.pacing.slot', payload: {} });
+      else await platform.queue.removeSchedule('ads-pacing');
       if (config.experiments.analyzeSchedule === 'off') await platform.queue.removeSchedule('experiments-analyze');
       else await platform.queue.upsertSchedule('experiments-analyze', config.experiments.analyzeSchedule, { name: 'experiments.analyze', payload: {} });
     }

@@ -54,3 +54,9 @@ export async function readCreatives(db: Db | Tx, ids: readonly string[]): Promis
     .execute();
   return new Map(rows.map((r) => [String(r.id), { id: String(r.id), campaignId: String(r.campaign_id), advertiserId: String(r.advertiser_id), status: String(r.status) }]));
 }
+
+/** The advertiser of a campaign (who pays its ad charges), or null for an unknown campaign. */
+export async function readCampaignAdvertiser(db: Db | Tx, campaignId: string): Promise<string | null> {
+  const row = await untyped(db).selectFrom('campaign').select('advertiser_id').where('id', '=', campaignId).executeTakeFirst();
+  return row ? String(row.advertiser_id) : null;
+}
