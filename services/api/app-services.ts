@@ -110,7 +110,6 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   // Ads delivery. Without a configured token secret every process makes its own (dev only: tokens
   // then verify only in the process that issued them).
   const tokenSecret = config.ads.tokenSecret ?? randomBytes(32).toString('hex');
-  if (!config.ads.tokenSecret) deps.log.warn('GIGINTEL_ADS_TOKEN_SECRET is not set: impression tokens verify only in this process and until it restarts');
   const budget = createBudgetService({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix });
   const pacer = config.ads.pacing.enabled ? createPacer({
     store: createPacingStore({ db: deps.db.db, redis: deps.redis ?? null, prefix: config.redis.prefix }), budgets: budget,

@@ -23,6 +23,9 @@ export async function startServer(
   const { log, lifecycle } = platform;
   try {
     const services = createAppServices(config, platform);
+    if ((mode === 'all' || mode === 'scoring') && !config.ads.tokenSecret) {
+      log.warn('GIGINTEL_ADS_TOKEN_SECRET is not set: impression tokens verify only in this process and until it restarts');
+    }
     const { generated } = await services.apiKeys.ensureAdminKey(config.auth.adminKey);
     const seeded = mode === 'all' && config.features.demoSeed && await seedDemo(platform.db.db, log);
     if (mode === 'all' || mode === 'worker') {

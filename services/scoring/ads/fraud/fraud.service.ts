@@ -172,7 +172,9 @@ export function createFraudService(deps: FraudServiceDeps): FraudService {
       const pruneAt = Math.min(click.at, now());
       if (counters.kind === 'database' && pruneAt - prunedAt > PRUNE_EVERY_MS) {
         prunedAt = pruneAt;
-        await counters.prune(pruneAt);
+        // Housekeeping, not the click's business: a deadlock with concurrent counting (MySQL) or
+        // any other failure here leaves the rows for the next prune, never fails the click.
+        await counters.prune(pruneAt).catch(() => { prunedAt = 0; });
       }
       return verdict;
     },
