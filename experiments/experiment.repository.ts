@@ -97,8 +97,6 @@ export interface MetricQuery {
   /** Facts before this time count (the analysis time, or the experiment's stop). */
   to: number;
   currency: string;
-  /** Cap per unit value (winsorisation), mean metrics only; null: none. */
-  cap: number | null;
   /** CUPED: the same metric over this many ms before each unit's exposure; null: no covariate. */
   covariateWindowMs: number | null;
 }
@@ -117,61 +115,74 @@ function factsSql(db: Db | Tx, m: MetricDefinition, currency: string): RawBuilde
   return sql.join(parts.map((p) => sql.raw(p)), sql`${currency}`);
 }
 
-/** Per unit: Σnum and Σden of its facts in [from(exposure), to); binomial metrics become 0/1. */
-function unitValues(db: Db | Tx, q: MetricQuery, window: 'after' | 'before'): RawBuilder<unknown> {
-  const facts = factsSql(db, q.metric, q.currency);
-  const range = window === 'after'
-    ? sql`f.at >= e2.exposed_at AND f.at < ${q.to}`
-    : sql`f.at >= e2.exposed_at - ${q.covariateWindowMs ?? 0} AND f.at < e2.exposed_at`;
-  const x = q.metric.kind === 'binomial' ? sql`CASE WHEN SUM(f.num) > 0 THEN 1 ELSE 0 END` : sql`SUM(f.num)`;
-  return sql`SELECT f.unit AS unit, ${x} AS x, SUM(f.den) AS y
-    FROM (${facts}) f
-    JOIN experiment_exposure e2 ON e2.unit_id = f.unit AND e2.experiment = ${q.experiment} AND e2.phase = ${q.phase}
-    WHERE ${range}
-    GROUP BY f.unit`;
-}
-
-/** n, Σx, Σx² (and the ratio and covariate sums) per variant, over every exposed unit (no facts = 0). */
-export async function metricSums(db: Db | Tx, q: MetricQuery): Promise<VariantSums[]> {
-  const capped = q.cap !== null && q.metric.kind === 'mean'
-    ? sql`CASE WHEN COALESCE(u.x, 0) > ${q.cap} THEN ${q.cap} ELSE COALESCE(u.x, 0) END`
-    : sql`COALESCE(u.x, 0)`;
-  const y = sql`COALESCE(u.y, 0)`;
-  const c = q.covariateWindowMs !== null
-    ? (q.cap !== null && q.metric.kind === 'mean' ? sql`CASE WHEN COALESCE(c.x, 0) > ${q.cap} THEN ${q.cap} ELSE COALESCE(c.x, 0) END` : sql`COALESCE(c.x, 0)`)
-    : sql`0`;
-  const covJoin = q.covariateWindowMs !== null ? sql`LEFT JOIN (${unitValues(db, q, 'before')}) c ON c.unit = e.unit_id` : sql``;
-  const res = await sql<Record<string, unknown>>`
-    SELECT e.variant AS variant, COUNT(*) AS n,
-      SUM(v.x) AS sx, SUM(v.x * v.x) AS sxx, SUM(v.y) AS sy, SUM(v.y * v.y) AS syy, SUM(v.x * v.y) AS sxy,
-      SUM(v.c) AS sc, SUM(v.c * v.c) AS scc, SUM(v.x * v.c) AS sxc
-    FROM experiment_exposure e
-    JOIN (
-      SELECT e.unit_id AS unit_id, ${capped} AS x, ${y} AS y, ${c} AS c
-      FROM experiment_exposure e
-      LEFT JOIN (${unitValues(db, q, 'after')}) u ON u.unit = e.unit_id
-      ${covJoin}
-      WHERE e.experiment = ${q.experiment} AND e.phase = ${q.phase}
-    ) v ON v.unit_id = e.unit_id
-    WHERE e.experiment = ${q.experiment} AND e.phase = ${q.phase}
-    GROUP BY e.variant ORDER BY e.variant`.execute(db);
-  const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
-  return res.rows.map((r) => ({
-    variant: Number(r.variant), n: num(r.n), sumX: num(r.sx), sumX2: num(r.sxx), sumY: num(r.sy), sumY2: num(r.syy), sumXY: num(r.sxy),
-    sumC: num(r.sc), sumC2: num(r.scc), sumXC: num(r.sxc),
-  }));
-}
-
 /**
- * The winsorisation cap: the `percentile` of the per-unit values of units that have any (zeros
- * left out, or a rare metric's cap would be 0), or null when no unit has a value.
+ * One pass per metric: the facts joined to the exposures, grouped per exposed unit into its value
+ * after exposure (x), its denominator (y, ratio metrics) and its pre-exposure covariate (c, CUPED),
+ * written to a narrow temporary table on one connection; the cap and the per-variant sums are
+ * then read from that table. Units without facts add nothing to any sum, so n comes from the
+ * exposure counts and the exposures need not be joined again.
  */
-export async function metricCap(db: Db | Tx, q: Omit<MetricQuery, 'cap' | 'covariateWindowMs'>, percentile: number): Promise<number | null> {
-  const base = { ...q, cap: null, covariateWindowMs: null };
-  const count = await sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM (${unitValues(db, base, 'after')}) u WHERE u.x > 0`.execute(db);
-  const n = Number(count.rows[0]?.n ?? 0);
-  if (n === 0) return null;
-  const offset = Math.min(n - 1, Math.max(0, Math.ceil(percentile * n) - 1));
-  const row = await sql<{ x: unknown }>`SELECT u.x AS x FROM (${unitValues(db, base, 'after')}) u WHERE u.x > 0 ORDER BY u.x LIMIT 1 OFFSET ${offset}`.execute(db);
-  return row.rows[0] ? Number(row.rows[0].x) : null;
+export interface MetricStats {
+  /** The winsorisation cap used (mean metrics with a percentile), or null. */
+  cap: number | null;
+  sums: VariantSums[];
+}
+
+let tempSeq = 0;
+
+export async function metricStats(
+  db: Db, q: Omit<MetricQuery, 'cap'> & { capPercentile: number | null }, exposures: ReadonlyMap<number, number>,
+): Promise<MetricStats> {
+  const mysql = isMysql(db as never);
+  const facts = factsSql(db, q.metric, q.currency);
+  const w = q.covariateWindowMs ?? 0;
+  const after = sql`f.at >= e.exposed_at AND f.at < ${q.to}`;
+  const before = sql`f.at >= e.exposed_at - ${w} AND f.at < e.exposed_at`;
+  const one = (cond: RawBuilder<unknown>, v: RawBuilder<unknown>) => sql`SUM(CASE WHEN ${cond} THEN ${v} ELSE 0 END)`;
+  const binary = (x: RawBuilder<unknown>) => sql`CASE WHEN ${x} > 0 THEN 1 ELSE 0 END`;
+  const x = q.metric.kind === 'binomial' ? binary(one(after, sql`f.num`)) : one(after, sql`f.num`);
+  const c = q.covariateWindowMs === null ? sql`0` : q.metric.kind === 'binomial' ? binary(one(before, sql`f.num`)) : one(before, sql`f.num`);
+  const from = q.covariateWindowMs === null ? sql`e.exposed_at` : sql`e.exposed_at - ${w}`;
+  const name = `gi_metric_units_${process.pid}_${++tempSeq}`;
+  const table = sql.raw(name);
+  const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+  return db.connection().execute(async (conn) => {
+    await sql`CREATE TEMPORARY TABLE ${table} (variant INTEGER NOT NULL, x DOUBLE PRECISION NOT NULL, y DOUBLE PRECISION NOT NULL, c DOUBLE PRECISION NOT NULL)`.execute(conn);
+    try {
+      await sql`INSERT INTO ${table} (variant, x, y, c)
+        SELECT e.variant, ${x}, ${one(after, sql`f.den`)}, ${c}
+        FROM (${facts}) f
+        JOIN experiment_exposure e ON e.unit_id = f.unit AND e.experiment = ${q.experiment} AND e.phase = ${q.phase}
+        WHERE f.at >= ${from} AND f.at < ${q.to}
+        GROUP BY e.variant, e.unit_id`.execute(conn);
+      let cap: number | null = null;
+      if (q.capPercentile !== null && q.metric.kind === 'mean') {
+        // The percentile of the units that have a value (zeros left out, or a rare metric's cap would be 0).
+        const count = await sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM ${table} WHERE x > 0`.execute(conn);
+        const n = Number(count.rows[0]?.n ?? 0);
+        if (n > 0) {
+          const offset = Math.min(n - 1, Math.max(0, Math.ceil(q.capPercentile * n) - 1));
+          const row = await sql<{ x: unknown }>`SELECT x FROM ${table} WHERE x > 0 ORDER BY x LIMIT 1 OFFSET ${offset}`.execute(conn);
+          cap = row.rows[0] ? Number(row.rows[0].x) : null;
+        }
+      }
+      const cx = (col: RawBuilder<unknown>) => (cap === null ? col : sql`CASE WHEN ${col} > ${cap} THEN ${cap} ELSE ${col} END`);
+      const xs = cx(sql`x`), cs = cx(sql`c`);
+      const res = await sql<Record<string, unknown>>`
+        SELECT variant, SUM(${xs}) AS sx, SUM(${xs} * ${xs}) AS sxx, SUM(y) AS sy, SUM(y * y) AS syy, SUM(${xs} * y) AS sxy,
+          SUM(${cs}) AS sc, SUM(${cs} * ${cs}) AS scc, SUM(${xs} * ${cs}) AS sxc
+        FROM ${table} GROUP BY variant`.execute(conn);
+      const byVariant = new Map(res.rows.map((r) => [Number(r.variant), r]));
+      const sums = [...exposures].sort(([a], [b]) => a - b).map(([variant, n]) => {
+        const r = byVariant.get(variant) ?? {};
+        return {
+          variant, n, sumX: num(r.sx), sumX2: num(r.sxx), sumY: num(r.sy), sumY2: num(r.syy), sumXY: num(r.sxy),
+          sumC: num(r.sc), sumC2: num(r.scc), sumXC: num(r.sxc),
+        };
+      });
+      return { cap, sums };
+    } finally {
+      await sql.raw(mysql ? `DROP TEMPORARY TABLE IF EXISTS ${name}` : `DROP TABLE IF EXISTS temp.${name}`).execute(conn).catch(() => undefined);
+    }
+  });
 }

@@ -374,9 +374,8 @@ export function createExperimentService(deps: ExperimentDeps) {
       for (const { metric, role } of roles) {
         const def = metricDefinition(metric);
         const base = { experiment: key, phase: e.phase, metric: def, to, currency };
-        const cap = def.defaultCap !== null && def.kind === 'mean' ? await repo.metricCap(deps.db, base, def.defaultCap) : null;
         const cupedOn = covariateWindowMs > 0 && def.kind !== 'ratio';
-        const sums = await repo.metricSums(deps.db, { ...base, cap, covariateWindowMs: cupedOn ? covariateWindowMs : null });
+        const { cap, sums } = await repo.metricStats(deps.db, { ...base, capPercentile: def.kind === 'mean' ? def.defaultCap : null, covariateWindowMs: cupedOn ? covariateWindowMs : null }, counts);
         const stats: Record<string, VariantStats> = {};
         for (const s of sums) {
           const v = e.variants[s.variant];

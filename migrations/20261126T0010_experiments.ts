@@ -68,7 +68,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('value', 'double precision', (c) => c.notNull())
     .addColumn('event_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('metric_event_name_unit').on('metric_event').columns(['name', 'unit_id', 'event_at']).execute();
+  // Covering: a metric's facts are read from the index alone (value included).
+  await db.schema.createIndex('metric_event_name_unit').on('metric_event').columns(['name', 'unit_id', 'event_at', 'value']).execute();
 
   // The analysis joins facts to exposures by unit: ad facts by user, as they are keyed.
   await db.schema.createIndex('impression_user').on('impression').columns(['user_id', 'event_at']).execute();
