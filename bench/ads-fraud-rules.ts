@@ -24,6 +24,7 @@ import { createMigrationRunner, loadMigrationFiles } from '../platform/db/migrat
 import type { FraudReason } from '../services/scoring/ads/ad-types.js';
 import { createFraudService } from '../services/scoring/ads/fraud/fraud.service.js';
 import type { FraudRulesConfig } from '../services/scoring/ads/fraud/fraud.types.js';
+import { deleteRedisKeys } from '../tests/helpers/test-env.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -141,5 +142,6 @@ for (const z of [2, 3.5, 5]) console.log(line(`IP robust z ≥ ${z} (no click mi
 console.log(`clicks with an anomaly z (reference hour ≥ ${RULES.anomalyMinPopulation} IPs): ${seen.filter((s) => s.z !== null).length.toLocaleString('en-US')} of ${seen.length.toLocaleString('en-US')}`);
 
 await redis?.quit();
+if (redis) await deleteRedisKeys(prefix); // the replay's claims and windows: a million keys otherwise
 await handle.close();
 rmSync(dir, { recursive: true, force: true });
