@@ -44,6 +44,23 @@ export function activate(buf: Float64Array, length: number, activation: Activati
   }
 }
 
+/**
+ * dst = src · W + b for n rows (pre-activation). Weights are held unit-major (transposed at
+ * compile time): each unit is one contiguous dot product accumulated in a register.
+ */
+export function denseForward(layer: CompiledLayer, src: Float64Array, dst: Float64Array, n: number): void {
+  const { inputs, units, weights, bias } = layer;
+  for (let r = 0; r < n; r++) {
+    const inBase = r * inputs;
+    const outBase = r * units;
+    for (let j = 0, w = 0; j < units; j++) {
+      let acc = bias[j]!;
+      for (let i = 0; i < inputs; i++, w++) acc += src[inBase + i]! * weights[w]!;
+      dst[outBase + j] = acc;
+    }
+  }
+}
+
 /** The serving shape of a validated model: input standardisation and unit-major layers (a logistic model is one sigmoid unit). */
 export function compileLayers(m: ServableModel): { d: number; means: Float64Array; invStds: Float64Array; layers: CompiledLayer[] } {
   const d = m.featureNames.length;
@@ -87,19 +104,9 @@ export function compileModel(model: unknown): CompiledModel {
     for (let r = 0, o = 0; r < n; r++) {
       for (let k = 0; k < d; k++, o++) src[o] = (rows[o]! - means[k]!) * invStds[k]!;
     }
-    for (const { inputs, units, weights, bias, activation } of layers) {
-      for (let r = 0; r < n; r++) {
-        const inBase = r * inputs;
-        const outBase = r * units;
-        // Weights are held unit-major (transposed at compile time): each unit is one contiguous
-        // dot product accumulated in a register.
-        for (let j = 0, w = 0; j < units; j++) {
-          let acc = bias[j]!;
-          for (let i = 0; i < inputs; i++, w++) acc += src[inBase + i]! * weights[w]!;
-          dst[outBase + j] = acc;
-        }
-      }
-      activate(dst, n * units, activation);
+    for (const layer of layers) {
+      denseForward(layer, src, dst, n);
+      activate(dst, n * layer.units, layer.activation);
       const t = src; src = dst; dst = t;
     }
     return src;

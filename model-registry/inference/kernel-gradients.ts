@@ -8,7 +8,7 @@
 // network at each (slower; the reference the walk is tested against).
 import { ValidationError } from '../../platform/errors/app-error.js';
 import type { Activation } from './model-types.js';
-import { activate, compileLayers } from './compile-model.js';
+import { activate, compileLayers, denseForward } from './compile-model.js';
 import { validateModel } from './validate-model.js';
 
 /** 'logit': the last layer's pre-activation (log-odds for a sigmoid output); 'output': the score itself. */
@@ -94,20 +94,11 @@ export function compileGradients(model: unknown, opts: { target?: GradientTarget
     for (let r = 0, o = 0; r < n; r++) {
       for (let k = 0; k < d; k++, o++) z[o] = (rows[o]! - means[k]!) * invStds[k]!;
     }
-    layers.forEach(({ inputs, units, weights, bias, activation }, l) => {
-      const src = acts[l]!;
+    layers.forEach((layer, l) => {
       const dst = acts[l + 1]!;
-      for (let r = 0; r < n; r++) {
-        const inBase = r * inputs;
-        const outBase = r * units;
-        for (let j = 0, w = 0; j < units; j++) {
-          let acc = bias[j]!;
-          for (let i = 0; i < inputs; i++, w++) acc += src[inBase + i]! * weights[w]!;
-          dst[outBase + j] = acc;
-        }
-      }
+      denseForward(layer, acts[l]!, dst, n);
       if (l === last) logitBuf.set(dst.subarray(0, n));   // the last layer has one unit
-      activate(dst, n * units, activation);
+      activate(dst, n * layer.units, layer.activation);
     });
   }
 

@@ -94,10 +94,8 @@ function fitDense(design: Design, y: ArrayLike<number>, opts: FitLogisticOptions
   const inv = stds.map((s) => 1 / s);
   const D = d + 1;
   const beta = new Float64Array(D);
-  let wsum = 0, ysum = 0;
-  for (let i = 0; i < n; i++) { const w = sw ? sw[i]! : 1; wsum += w; ysum += w * y[i]!; }
-  const rate = Math.min(1 - 1e-6, Math.max(1e-6, ysum / wsum));
-  beta[0] = Math.log(rate / (1 - rate));
+  const { wsum, logit } = baseRate(y, sw, n);
+  beta[0] = logit;
 
   const g = new Float64Array(D);
   const H = new Float64Array(D * D);
@@ -260,10 +258,8 @@ function fitSparse(X: SparseDesign, y: ArrayLike<number>, opts: FitLogisticOptio
 
   const D = d + 1;
   const beta = new Float64Array(D);
-  let wsum = 0, ysum = 0;
-  for (let i = 0; i < n; i++) { const w = sw ? sw[i]! : 1; wsum += w; ysum += w * y[i]!; }
-  const rate = Math.min(1 - 1e-6, Math.max(1e-6, ysum / wsum));
-  beta[0] = Math.log(rate / (1 - rate));
+  const { wsum, logit } = baseRate(y, sw, n);
+  beta[0] = logit;
 
   const wRaw = new Float64Array(d);          // β̃_j / cs_j: the weight on a raw working value
   const G = new Float64Array(d), V = new Float64Array(d);
@@ -466,4 +462,12 @@ function validate(design: Design | SparseDesign, y: ArrayLike<number>, opts: Fit
     }
   }
   if (problems.length) throw new ValidationError(`invalid logistic fit: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
+}
+
+/** The total weight and the log-odds of the (weighted) base rate: where every fit starts its intercept. */
+function baseRate(y: ArrayLike<number>, sw: ArrayLike<number> | undefined, n: number): { wsum: number; logit: number } {
+  let wsum = 0, ysum = 0;
+  for (let i = 0; i < n; i++) { const w = sw ? sw[i]! : 1; wsum += w; ysum += w * y[i]!; }
+  const rate = Math.min(1 - 1e-6, Math.max(1e-6, ysum / wsum));
+  return { wsum, logit: Math.log(rate / (1 - rate)) };
 }

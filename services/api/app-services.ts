@@ -103,7 +103,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   const experiments = createExperimentService({
     db: deps.db.db, audit, queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null,
     webhooks: createWebhooks({ queue: deps.queue, settings: registrySettings.webhooks }),
-    modelExists: async (name) => (await registry.listModels({ limit: 1000 })).some((m) => m.name === name),
+    modelExists: (name) => registry.getModel(name).then(() => true, () => false),
   });
   jobs.push(...experiments.jobs());
   jobs.push(scoringAuditJob(audits));

@@ -106,12 +106,11 @@ export function createModelStore(deps: ModelStoreDeps): ModelStore {
   let running: Promise<void> | null = null;
   let closed = false;
 
-  const versionGauge = deps.metrics ? new Gauge({
+  if (deps.metrics) new Gauge({
     name: 'gigintel_scoring_model_version', help: 'The version each served alias is serving (0: none loaded)',
     labelNames: ['model', 'alias'] as const, registers: [deps.metrics],
     collect() { for (const s of slots.values()) this.set({ model: s.spec.model, alias: s.spec.alias }, s.loaded?.version ?? 0); },
-  }) : null;
-  void versionGauge;
+  });
   const loadFailures = deps.metrics ? new Counter({
     name: 'gigintel_scoring_model_load_failures_total', help: 'Versions refused at load (hash mismatch, invalid model, unreachable registry)',
     labelNames: ['model', 'alias'] as const, registers: [deps.metrics],

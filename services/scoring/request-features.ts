@@ -51,6 +51,11 @@ function splitColumn(column: string): [string, string] {
   return i < 0 ? ['', column] : [column.slice(0, i), column.slice(i + 2)];
 }
 
+/** sha256 of model input rows: what the prediction log records as the features hash. */
+export function hashRows(rows: Float64Array): string {
+  return createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex');
+}
+
 /** Per model, once: each raw column split into its set and feature. */
 interface ColumnPlan { columns: readonly string[]; sets: string[]; features: string[]; known: ReadonlySet<string> }
 const plans = new WeakMap<LoadedModel, ColumnPlan>();
@@ -116,7 +121,7 @@ export function assembleRows(
       for (let c = 0; c < k; c++) values[plan.columns[c]!] = (src[plan.sets[c]!] ?? ABSENT).values[plan.features[c]!] ?? null;
       return values;
     },
-    hash: () => createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex'),
+    hash: () => hashRows(rows),
   };
 }
 

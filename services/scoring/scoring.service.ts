@@ -14,7 +14,7 @@ import type { LoadedModel, ModelStore } from './model-store.js';
 import { newPredictionId, type PredictionLog } from './prediction-log/prediction-log.js';
 import { getPrediction } from './prediction-log/prediction-log.repository.js';
 import type { AssembledRows, FeatureAssembler, FeatureProblems } from './request-features.js';
-import { checkInlineJob, columnPlan } from './request-features.js';
+import { checkInlineJob, columnPlan, hashRows } from './request-features.js';
 import { findCandidateProviders } from './scoring.repository.js';
 import { ModelNotServedError, ModelUnavailableError } from './scoring.errors.js';
 import type { ScoringSettings } from './scoring-settings.js';
@@ -152,7 +152,7 @@ export function createScoringService(deps: ScoringDeps) {
    */
   function logPrediction(e: {
     id: string; endpoint: string; m: LoadedModel; role: 'serve' | 'canary' | 'shadow'; unitId: string | null; contextId: string | null;
-    ids: readonly string[]; scores: ArrayLike<number>; ranks: readonly (number | null)[] | null; a: AssembledRows | null; hash?: string;
+    ids: readonly string[]; scores: ArrayLike<number>; ranks: readonly (number | null)[] | null; a: AssembledRows | null; hash?: () => string;
     explanations: readonly (Explanation | null | undefined)[] | null; ctx: CallContext;
   }): void {
     if (!settings.logPredictions) return;
@@ -164,7 +164,7 @@ export function createScoringService(deps: ScoringDeps) {
       id: e.id, request_id: e.ctx.requestId, endpoint: e.endpoint, model: e.m.model, version: e.m.version, alias: e.m.alias, role: e.role,
       experiment: (e.m as Partial<Chosen>).experiment ?? null, variant: (e.m as Partial<Chosen>).variant ?? null, unit_id: e.unitId, context_id: e.contextId,
       candidates: JSON.stringify(candidates),
-      features_hash: e.a?.hash() ?? e.hash ?? '',
+      features_hash: e.a?.hash() ?? e.hash?.() ?? '',
       features: explained.length && e.a ? JSON.stringify(Object.fromEntries(explained.map((i) => [e.ids[i], e.a!.rawAt(i)]))) : null,
       explanations: explained.length ? JSON.stringify(Object.fromEntries(explained.map((i) => [e.ids[i], e.explanations![i]]))) : null,
       missing: Object.keys(missing).length ? JSON.stringify(missing) : null,
@@ -323,7 +323,7 @@ export function createScoringService(deps: ScoringDeps) {
       const scores = m.compiled.predict(rows, n);
       const id = newPredictionId(now());
       const ids = Array.from({ length: n }, (_, i) => String(i));
-      logPrediction({ id, endpoint: 'v2.infer', m, role: 'route' in m ? (m as { route: Route }).route : 'serve', unitId: ctx.unitId ?? null, contextId: null, ids, scores, ranks: null, a: null, hash: hashRows(rows), explanations: null, ctx });
+      logPrediction({ id, endpoint: 'v2.infer', m, role: 'route' in m ? (m as { route: Route }).route : 'serve', unitId: ctx.unitId ?? null, contextId: null, ids, scores, ranks: null, a: null, hash: () => hashRows(rows), explanations: null, ctx });
       return { predictionId: id, model: m.model, version: m.version, scores };
     },
 
@@ -398,7 +398,4 @@ function fullList(n: number, top: Int32Array, ex: Explanation[]): Explanation[] 
 
 function hashOf(parts: readonly string[]): string {
   return createHash('sha256').update(parts.join('\n')).digest('hex');
-}
-function hashRows(rows: Float64Array): string {
-  return createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex');
 }

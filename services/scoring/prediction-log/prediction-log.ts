@@ -3,11 +3,9 @@
 // batches. The queue is the durable part; if it is unreachable, entries wait in memory (bounded)
 // and go with the next flush, so a Redis blip neither fails a request nor loses a logged prediction.
 import { randomBytes } from 'node:crypto';
-import type { Registry } from 'prom-client';
 import type { Db } from '../../../platform/db/database.js';
-import type { Logger } from '../../../platform/logging/logger.js';
-import { createBatchedEnqueuer, type BatchedEnqueuer } from '../../../platform/queue/batched-enqueuer.js';
-import type { JobDefinition, JobQueue } from '../../../platform/queue/queue.types.js';
+import { createBatchedEnqueuer, type BatchedEnqueuer, type BatchedEnqueuerOptions } from '../../../platform/queue/batched-enqueuer.js';
+import type { JobDefinition } from '../../../platform/queue/queue.types.js';
 import { insertPredictions, type PredictionRow } from './prediction-log.repository.js';
 
 declare module '../../../platform/queue/queue.types.js' {
@@ -16,16 +14,8 @@ declare module '../../../platform/queue/queue.types.js' {
 
 export type PredictionLog = BatchedEnqueuer<PredictionRow>;
 
-export interface PredictionLogDeps {
-  queue: JobQueue;
-  log?: Logger;
-  metrics?: Registry | null;
-  enabled?: boolean;
-  flushMs?: number;
-  maxBatch?: number;
-  /** Entries held while the queue is unreachable; older ones are dropped (counted) beyond it. */
-  maxBuffered?: number;
-}
+/** The batching knobs of the log (queue, metrics, on/off, flush cadence, buffer bounds). */
+export type PredictionLogDeps = Pick<BatchedEnqueuerOptions<'predictions.log', PredictionRow>, 'queue' | 'log' | 'metrics' | 'enabled' | 'flushMs' | 'maxBatch' | 'maxBuffered'>;
 
 // Per process: 48 random bits, then a counter — unique across processes without asking the OS
 // for randomness on every request.
