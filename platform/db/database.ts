@@ -81,7 +81,7 @@ function createMysql(opts: DatabaseOptions): DatabaseHandle {
     enableKeepAlive: true,
     multipleStatements: false,
   });
-  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool: validatingPool(pool) }) });
   let closed = false;
   const internals = pool as unknown as { _allConnections?: { length: number }; _freeConnections?: { length: number }; _connectionQueue?: { length: number } };
   return {
@@ -100,6 +100,72 @@ function createMysql(opts: DatabaseOptions): DatabaseHandle {
       closed = true;
       await db.destroy();
     },
+  };
+}
+
+/** Connections idle longer than this are pinged before use (HikariCP's rule, at its default). */
+const VALIDATE_IDLE_MS = 500;
+type PoolConnection = PoolConnectionOf<Pool>;
+type PoolConnectionOf<P> = P extends { getConnection(cb: (err: unknown, c: infer C) => void): void } ? C : never;
+
+/**
+ * The pool as Kysely sees it, checking a connection that sat idle before handing it out. mysql2
+ * notices a server that went away only when a connection is next used: a plain query then fails
+ * fast, but a streamed query (exports) on such a connection never settles. A failed ping destroys
+ * the connection and takes another (or a fresh one, whose connect error is the honest answer).
+ * Busy connections skip the ping, so the hot path pays nothing.
+ */
+function validatingPool(pool: Pool) {
+  const releasedAt = new WeakMap<object, number>();
+  const patched = new WeakSet<object>();
+  const patch = (conn: PoolConnection): void => {
+    const release = conn.release.bind(conn);
+    // Kysely releases through the connection: remember when, to know how long it sat idle.
+    conn.release = () => { releasedAt.set(conn, Date.now()); release(); };
+    // mysql2 reports a connection lost under a streamed query (no callback) only on the
+    // connection, never on the query: forward it, or the stream waits forever.
+    const query = conn.query.bind(conn) as (...args: unknown[]) => unknown;
+    (conn as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const q = query(...args);
+      if (typeof args[args.length - 1] === 'function') return q;
+      const emitter = q as { emit(e: string, err: unknown): void; once(e: string, f: () => void): void };
+      const lost = (err: unknown) => emitter.emit('error', err);
+      conn.once('error', lost);
+      const done = () => conn.off('error', lost);
+      emitter.once('end', done);
+      emitter.once('error', done);
+      return q;
+    };
+  };
+  const acquire = (tries: number, cb: (err: unknown, c: PoolConnection) => void): void => {
+    pool.getConnection((err, conn) => {
+      if (err) { cb(err, conn); return; }
+      // Already known dead (the pool had not dropped it yet): a query on it would never settle.
+      if ((conn as unknown as { state?: string }).state !== 'authenticated') {
+        conn.destroy();
+        if (tries > 0) acquire(tries - 1, cb);
+        else cb(Object.assign(new Error('the database connection is closed'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }), conn);
+        return;
+      }
+      const idleSince = releasedAt.get(conn);
+      if (idleSince === undefined || Date.now() - idleSince < VALIDATE_IDLE_MS) { cb(null, conn); return; }
+      conn.ping((pingErr) => {
+        if (!pingErr) { cb(null, conn); return; }
+        conn.destroy();
+        if (tries > 0) acquire(tries - 1, cb);
+        else cb(pingErr, conn);
+      });
+    });
+  };
+  return {
+    getConnection(cb: (err: unknown, c: PoolConnection) => void): void {
+      acquire(3, (err, conn) => {
+        if (err) { cb(err, conn); return; }
+        if (!patched.has(conn)) { patched.add(conn); patch(conn); }
+        cb(null, conn);
+      });
+    },
+    end: (cb: (err: unknown) => void) => pool.end(cb),
   };
 }
 

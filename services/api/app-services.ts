@@ -20,6 +20,9 @@ import { registrySettingsFrom } from '../../model-registry/registry-settings.js'
 import { createWebhooks, webhookDeliveryJob } from '../../model-registry/webhooks/webhook-delivery.job.js';
 import { createExperimentService, type ExperimentService } from '../../experiments/experiment.service.js';
 import { createApiKeyService, type ApiKeyService } from './auth/api-key.service.js';
+import { createExportService, type ExportService } from '../../exports/exports.service.js';
+import { exportSettingsFrom } from '../../exports/export-settings.js';
+import { REPORTS } from '../../exports/reports/report-catalog.js';
 import { createAuditService, scoringAuditJob, type AuditService } from '../scoring/fairness/live-audit.service.js';
 import { randomBytes } from 'node:crypto';
 import { createAdTracking, type AdTracking } from '../scoring/ads/ad-tracking.service.js';
@@ -58,6 +61,8 @@ export interface AppServices {
   experiments: ExperimentService;
   /** Ads delivery: selection, tracking, budgets and pacing, click fraud, placement rules. */
   ads: { selector: AdSelector; tracking: AdTracking; rules: ReturnType<typeof createPlacementRuleService>; fraud: FraudService; budget: BudgetService; pacer: Pacer | null };
+  /** Finance and monetisation reports as streamed CSV / XLSX, export jobs and scheduled exports. */
+  exports: ExportService;
   /** Every background job type the domains define; each process registers all of them. */
   jobs: JobDefinition[];
 }
@@ -138,6 +143,8 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     db: deps.db.db, store, predictionLog, settings: scoringSettings, log: deps.log, experiments,
     features,
   });
+  const exportService = createExportService({ db: deps.db, queue: deps.queue, log: deps.log, settings: exportSettingsFrom(config), reports: REPORTS });
+  jobs.push(...exportService.jobs());
   const services: AppServices = {
     audit,
     online,
@@ -150,6 +157,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     apiKeys: createApiKeyService({ db: deps.db.db, audit, cacheTtlMs: config.auth.cacheTtlMs }),
     events,
     ads,
+    exports: exportService,
     jobs,
   };
   for (const job of jobs) deps.queue.register(job);

@@ -22,6 +22,7 @@ import type { Logger } from '../../platform/logging/logger.js';
 import type { Metrics } from '../../platform/metrics/metrics.js';
 import type { JobQueue } from '../../platform/queue/queue.types.js';
 import { experimentRoutes } from '../../experiments/experiment.routes.js';
+import { exportsRoutes } from '../../exports/exports.routes.js';
 import { auditRoutes } from '../scoring/fairness/audit.routes.js';
 import { adsRoutes } from '../scoring/ads/ads.routes.js';
 import { oipRoutes } from '../scoring/oip.routes.js';
@@ -170,6 +171,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     await app.register(registryRoutes, { registry: deps.services.registry });
     await app.register(auditRoutes, { audits: deps.services.audits });
     await app.register(experimentRoutes, { experiments: deps.services.experiments });
+    await app.register(exportsRoutes, { exports: deps.services.exports });
     await app.register(importRoutes, { db: deps.db.db, audit: deps.services.audit, bodyLimitBytes: config.http.bodyLimitBytes });
   }
   if (scoring) {

@@ -10,6 +10,7 @@ import { seedCommand } from '../../pipelines/synthetic/seed.command.js';
 import { trainCommand } from '../../model-registry/training/train.command.js';
 import { auditCommand } from '../scoring/fairness/audit.command.js';
 import { experimentsCommand } from '../../experiments/experiments.command.js';
+import { exportCommand } from '../../exports/export.command.js';
 import { configCommand } from './config.command.js';
 import { keysCommand } from './keys.command.js';
 import { migrateCommand } from './migrate.command.js';
@@ -35,6 +36,7 @@ export function buildCli(): Command {
   program.addCommand(trainCommand());
   program.addCommand(auditCommand());
   program.addCommand(experimentsCommand());
+  program.addCommand(exportCommand());
   // Commander exits by itself from subcommands added this way; make every level throw instead,
   // so main() maps usage errors to exit code 2 in one place.
   const throwInstead = (c: Command): void => { c.exitOverride(); c.commands.forEach(throwInstead); };

@@ -38,6 +38,7 @@ export async function startServer(
       else await platform.queue.removeSchedule('ads-pacing');
       if (config.experiments.analyzeSchedule === 'off') await platform.queue.removeSchedule('experiments-analyze');
       else await platform.queue.upsertSchedule('experiments-analyze', config.experiments.analyzeSchedule, { name: 'experiments.analyze', payload: {} });
+      await services.exports.ensureSchedules();
     }
     // A freshly seeded demo gets its features computed in the background, once serving: daily as of
     // each day of the seeded period, stamped as computed then (the synthetic history is what would

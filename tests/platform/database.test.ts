@@ -36,3 +36,29 @@ describe('MySQL character set check', () => {
     }
   });
 });
+
+describe('MySQL connections that die', () => {
+  it('fails a streamed query on a lost connection instead of hanging, then connects afresh', async () => {
+    const { createTcpProxy } = await import('../helpers/tcp-proxy.js');
+    const target = new URL(MYSQL_SERVER_URL);
+    const proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port || 3306) });
+    const h = createDatabase({ url: `mysql://root@127.0.0.1:${proxy.port}/mysql` });
+    try {
+      await sql`SELECT 1`.execute(h.db); // a pooled, idle connection
+      await proxy.stop();
+      const stream = async () => {
+        const rows: unknown[] = [];
+        for await (const r of h.db.selectNoFrom(sql<number>`1`.as('n')).stream()) rows.push(r);
+        return rows;
+      };
+      const outcome = await Promise.race([stream().then(() => 'resolved', (e: { code?: string }) => e.code ?? 'error'), new Promise((r) => setTimeout(() => r('hung'), 10_000))]);
+      expect(['PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']).toContain(outcome);
+      await proxy.start();
+      const again = await h.db.selectNoFrom(sql<number>`1`.as('n')).execute();
+      expect(again).toEqual([{ n: 1 }]);
+    } finally {
+      await h.close();
+      await proxy.close();
+    }
+  });
+});
