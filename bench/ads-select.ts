@@ -1,17 +1,22 @@
 // Ad selection with 2,000 active campaigns (created here, ~2 creatives each, over the seeded
 // marketplace's categories; the seeded campaigns paused): a minimal Fastify app whose
-// POST /v1/ads/select calls the selector, driven by wrk at 50 connections (and at one) with a
-// body per request (random user of 5,000, device, country, browsed category on half), so the
-// frequency caps (one user in five has impressions recorded) and placement rules do real work.
-// Deployment shapes: MySQL + Redis (caps and online features in Redis) and SQLite without Redis.
-// The ads-ctr model is a logistic model over the scoring fixtures' ads encoding reading the
-// stored 24 h creative CTR (written here for every creative), not a trained one: the bench
-// measures selection, not model quality. Candidate limits (creatives scored per request) vary.
-//   npm run bench -- bench/ads-select.ts [seconds per run, default 8] [shapes: mysql,sqlite] [limits: 200,50]
+// POST /v1/ads/select validates the body and serialises the answer with the route's schemas and
+// calls the selector wired as the API wires it (budget service and pacer as gates), driven by
+// wrk at 50 connections (and at one) with a body per request (random user of 5,000, device,
+// country, browsed category on half), so the frequency caps (one user in five has impressions
+// recorded), placement rules and the visitor's features (one user in ten has a user_affinity,
+// which the model reads) do real work. The peer, in the same process and run: the same route and
+// schemas answering a fixed selection (Fastify's own floor for this request and answer).
+// Deployment shapes: MySQL + Redis (caps, budgets, pacing and online features in Redis) and
+// SQLite without Redis. The ads-ctr model is a logistic model over the scoring fixtures' ads
+// encoding reading the stored 24 h creative CTR (written here for every creative), not a trained
+// one: the bench measures selection, not model quality. Candidate limits (creatives scored per
+// request) and the pCTR cache (on, or off: every request scores its candidates) vary.
+//   npm run bench -- bench/ads-select.ts [seconds per run, default 8] [shapes: mysql,sqlite] [limits: 200,50] [modes: on,off,<path to an ad-selector.ts>]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
@@ -22,7 +27,12 @@ import { uniform } from '../pipelines/synthetic/random.js';
 import { seedMarketplace } from '../pipelines/synthetic/seed-marketplace.js';
 import { createDatabase, type DatabaseHandle } from '../platform/db/database.js';
 import { createMigrationRunner, loadMigrationFiles } from '../platform/db/migrator.js';
-import { createAdSelector } from '../services/scoring/ads/selection/ad-selector.js';
+import { createBudgetService } from '../services/scoring/ads/budget/budget.service.js';
+import { createPacer } from '../services/scoring/ads/budget/pacing.js';
+import { createPacingStore } from '../services/scoring/ads/budget/pacing-store.js';
+import { listBudgetedCampaigns } from '../services/scoring/ads/budget/pacing.repository.js';
+import { SelectIn, SelectOut } from '../services/scoring/ads/selection/ad-selection.schemas.js';
+import { createAdSelector, type SelectResult } from '../services/scoring/ads/selection/ad-selector.js';
 import { prepareModel } from '../services/scoring/model-store.js';
 import { createFeatureAssembler } from '../services/scoring/request-features.js';
 import { createMysqlDatabase, deleteRedisKeys, dropMysqlDatabase, REDIS_URL, uniqueName } from '../tests/helpers/test-env.js';
@@ -32,6 +42,9 @@ import { freePort } from './bench-lib.js';
 const seconds = Number(process.argv[2] ?? 8);
 const shapes = (process.argv[3] ?? 'mysql,sqlite').split(',') as ('mysql' | 'sqlite')[];
 const limits = (process.argv[4] ?? '200,50').split(',').map(Number);
+// A mode is the pCTR cache on or off, or the path of another ad-selector module (say, the previous
+// commit's, checked out beside this one) measured in the same run.
+const cacheModes = (process.argv[5] ?? 'on,off').split(',');
 const CAMPAIGNS = 2_000;
 const USERS = 5_000;
 const DAY = 86_400_000;
@@ -65,12 +78,13 @@ done = function(summary, latency, requests)
 end
 `;
 
-interface Run { rps: number; p50Ms: number; p99Ms: number; non2xx: number }
+interface Run { rps: number; p50Ms: number; p99Ms: number; non2xx: number; cpuUs: number }
 
 function wrk(url: string, connections: number, secs: number, placements: string[], categories: string[]): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'gigintel-wrk-ads-'));
   writeFileSync(join(dir, 'select.lua'), LUA);
   // Asynchronous: the server under test runs in this process.
+  const c0 = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', ['-t', '1', '-c', String(connections), '-d', `${secs}s`, '--timeout', '5s', '-s', join(dir, 'select.lua'), url, '--', placements.join(','), categories.join(',')]);
     let out = '';
@@ -81,7 +95,8 @@ function wrk(url: string, connections: number, secs: number, placements: string[
       const num = (re: RegExp) => { const m = re.exec(out); return m ? Number(m[1]) : NaN; };
       const rps = num(/Requests\/sec:\s+([\d.]+)/);
       if (!Number.isFinite(rps)) { reject(new Error(`wrk output not understood:\n${out}`)); return; }
-      resolve({ rps, p50Ms: num(/P50_US (\d+)/) / 1000, p99Ms: num(/P99_US (\d+)/) / 1000, non2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0 });
+      const cpu = process.cpuUsage(c0); // this process serves the requests: its CPU time per request is the cost, whatever the neighbours do
+      resolve({ rps, p50Ms: num(/P50_US (\d+)/) / 1000, p99Ms: num(/P99_US (\d+)/) / 1000, non2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0, cpuUs: (cpu.user + cpu.system) / (rps * secs) });
     });
   });
 }
@@ -143,8 +158,20 @@ async function setup(shape: 'mysql' | 'sqlite') {
   Object.assign(servable, { means: Array(d).fill(0), stds: Array(d).fill(1), intercept: -4, coef: servable.featureNames.map((f) => (f === 'creative_ctr__ctr_24h' ? 30 : 0)) });
   const art = serialiseArtifact(servable);
   const model = prepareModel('ads-ctr', 'champion', { version: 1, algorithm: 'logistic', featureSets: [] }, art.bytes, art.sha256);
+  // One user in ten has clicked lately: a user_affinity over two of the categories.
+  const affinities = [];
+  for (let u = 0; u < USERS; u += 10) affinities.push({ featureSet: 'user_affinity', version: 1, entityKey: `u_${u}`, eventAt: now, values: { clicks_7d: 4, top_categories: [pick(categories), pick(categories)], top_category_shares: [0.75, 0.25] } });
+  await online.write(affinities, now);
   const features = createFeatureAssembler({ db, online });
-  const deps = { db, redis, prefix, store: { get: () => model }, features, tokenSecret: 'bench-secret', random: uniform('bench-ads-random') };
+  // The gates as services/api/app-services.ts wires them.
+  const budget = createBudgetService({ db, redis, prefix });
+  const pacer = createPacer({ store: createPacingStore({ db, redis, prefix }), budgets: budget, campaigns: (at) => listBudgetedCampaigns(db, at) });
+  await pacer.updateSlot(now);
+  const deps = {
+    db, redis, prefix, store: { get: () => model }, features, tokenSecret: 'bench-secret', random: uniform('bench-ads-random'),
+    budget: { remaining: async (ids: readonly string[], at: number) => new Map([...await budget.remaining(ids, at)].map(([id, b]) => [id, b.remainingMinor])) },
+    pacer: { passThrough: (ids: readonly string[]) => pacer.rates(ids) },
+  };
 
   // Rules on two placements; impressions for one user in five (caps of 3 per 24 h bite on some).
   const first = createAdSelector(deps);
@@ -159,48 +186,87 @@ async function setup(shape: 'mysql' | 'sqlite') {
 
 const lines: string[] = [];
 const say = (line: string) => { console.log(line); lines.push(line); };
+const fmt = (r: Run) => `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.cpuUs.toFixed(0)} µs CPU/req${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}`;
+
+/** The route as ads.routes.ts declares it (schemas in and out), the auth preHandler aside. */
+async function serve(handler: (body: Parameters<ReturnType<typeof createAdSelector>['select']>[0]) => Promise<SelectResult> | SelectResult) {
+  const app = Fastify({ logger: false });
+  app.post('/v1/ads/select', { schema: { body: SelectIn, response: { 200: SelectOut } } }, async (req) => handler({ ...(req.body as Parameters<typeof handler>[0]), ip: req.ip }));
+  const port = await freePort();
+  await app.listen({ port, host: '127.0.0.1' });
+  return { app, url: `http://127.0.0.1:${port}/v1/ads/select` };
+}
+
+/** 50 connections three times (the median run by p99), then one connection. */
+async function measure(url: string, placements: string[], categories: string[]): Promise<{ m: Run; runs: Run[]; one: Run }> {
+  await wrk(url, 50, 3, placements, categories); // warm-up
+  const runs: Run[] = [];
+  for (let i = 0; i < 3; i++) runs.push(await wrk(url, 50, seconds, placements, categories));
+  runs.sort((a, b) => a.p99Ms - b.p99Ms);
+  const one = await wrk(url, 1, seconds, placements, categories);
+  return { m: runs[1]!, runs, one };
+}
+
 say(`load average before setup: ${loadNow()}`);
 for (const shape of shapes) {
   const t = performance.now();
   const s = await setup(shape);
   say(`\n[${shape}${shape === 'mysql' ? ' + Redis' : ', no Redis'}] ${CAMPAIGNS} active campaigns set up in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   try {
+    // The peer: the same route and schemas answering a fixed selection.
+    const fixed = await createAdSelector(s.deps).select({ placementId: s.placements[2]!, userId: 'u_1', device: 'mobile', country: 'US', count: 3 });
+    const peer = await serve(() => fixed);
+    let peerRun: { m: Run; one: Run } | null = null;
+    try {
+      peerRun = await measure(peer.url, s.placements, s.categories);
+      say(`  peer (same route, fixed answer of ${fixed.results.length} ads): 50 conns ${fmt(peerRun.m)}; 1 conn ${fmt(peerRun.one)}   (load ${loadNow()})`);
+    } finally {
+      await peer.app.close();
+    }
     for (const limit of limits) {
-      // Stages, in process and one request at a time: the whole select, and the feature read within it.
-      let featureMs = 0;
-      const timed = createAdSelector({ ...s.deps, maxScoredCreatives: limit, features: { ads: async (m, q) => { const t0 = performance.now(); const a = await s.deps.features.ads(m, q); featureMs += performance.now() - t0; return a; } } });
-      await timed.refresh();
-      const rq = uniform(`bench-ads-stages-${limit}`);
-      const body = () => ({ placementId: s.placements[Math.floor(rq() * s.placements.length)]!, userId: `u_${Math.floor(rq() * USERS)}`, device: 'mobile', country: 'US', count: 3 });
-      for (let i = 0; i < 100; i++) await timed.select(body());
-      featureMs = 0;
-      const t0 = performance.now();
-      for (let i = 0; i < 300; i++) await timed.select(body());
-      say(`  limit ${limit} creatives, in process: select ${((performance.now() - t0) / 300).toFixed(2)} ms, of which features.ads ${(featureMs / 300).toFixed(2)} ms`);
+      for (const mode of cacheModes) {
+        const pctrCacheMs = mode === 'on' ? 5_000 : 0;
+        const create = mode === 'on' || mode === 'off' ? createAdSelector : (await import(resolve(mode)) as { createAdSelector: typeof createAdSelector }).createAdSelector;
+        // Stages, in process and one request at a time: the whole select, and the feature reads within it.
+        let featureMs = 0;
+        const timedFeatures = {
+          ads: async (...a: Parameters<typeof s.deps.features.ads>) => { const t0 = performance.now(); const r = await s.deps.features.ads(...a); featureMs += performance.now() - t0; return r; },
+          adsVisitors: async (...a: Parameters<typeof s.deps.features.adsVisitors>) => { const t0 = performance.now(); const r = await s.deps.features.adsVisitors(...a); featureMs += performance.now() - t0; return r; },
+        };
+        const tag = `limit ${String(limit).padStart(3)}, ${mode === 'on' || mode === 'off' ? `pCTR cache ${mode.padEnd(3)}` : basename(mode)}`;
+        // CPU time of this process per selection (the clients' share of Redis and SQL included), with and without the gates.
+        for (const gates of [true, false]) {
+          const timed = create({ ...s.deps, maxScoredCreatives: limit, pctrCacheMs, features: timedFeatures, ...(gates ? {} : { budget: undefined, pacer: undefined }) });
+          await timed.refresh();
+          const rq = uniform(`bench-ads-stages-${limit}`);
+          const body = () => ({ placementId: s.placements[Math.floor(rq() * s.placements.length)]!, userId: `u_${Math.floor(rq() * USERS)}`, device: pick(['mobile', 'desktop', 'tablet']), country: 'US', count: 3, ...(rq() < 0.5 ? { category: pick(s.categories) } : {}) });
+          const pick = <T>(xs: readonly T[]) => xs[Math.floor(rq() * xs.length)]!;
+          for (let i = 0; i < 300; i++) await timed.select(body());
+          featureMs = 0;
+          const t0 = performance.now();
+          const c0 = process.cpuUsage();
+          for (let i = 0; i < 2000; i++) await timed.select(body());
+          const cpu = process.cpuUsage(c0);
+          say(`  ${tag}, in process${gates ? '' : ', no budget/pacing gates'}: select ${((performance.now() - t0) / 2000).toFixed(3)} ms wall (feature reads ${(featureMs / 2000).toFixed(3)} ms), ${((cpu.user + cpu.system) / 2000).toFixed(0)} µs CPU`);
+        }
 
-      const selector = createAdSelector({ ...s.deps, maxScoredCreatives: limit });
-      await selector.refresh();
-      const app = Fastify({ logger: false });
-      app.post('/v1/ads/select', async (req) => selector.select(req.body as Parameters<typeof selector.select>[0]));
-      const port = await freePort();
-      await app.listen({ port, host: '127.0.0.1' });
-      const url = `http://127.0.0.1:${port}/v1/ads/select`;
-      try {
-        // One debug answer: how many campaigns each rule left out.
-        const dbg = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ placementId: s.placements[2], userId: 'u_0', device: 'mobile', country: 'US', count: 3, debug: true }) })).json() as { results: unknown[]; excluded: { rule: string }[] };
-        const byRule: Record<string, number> = {};
-        for (const e of dbg.excluded) byRule[e.rule] = (byRule[e.rule] ?? 0) + 1;
-        say(`  limit ${limit} creatives: a debug answer served ${dbg.results.length}, excluded ${JSON.stringify(byRule)}`);
-        await wrk(url, 50, 3, s.placements, s.categories); // warm-up
-        const runs: Run[] = [];
-        for (let i = 0; i < 3; i++) runs.push(await wrk(url, 50, seconds, s.placements, s.categories));
-        runs.sort((a, b) => a.p99Ms - b.p99Ms);
-        const m = runs[1]!;
-        const one = await wrk(url, 1, seconds, s.placements, s.categories);
-        say(`  limit ${String(limit).padStart(3)}: 50 conns ${m.rps.toFixed(0)} req/s, p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms (median of 3 × ${seconds} s by p99; p99s ${runs.map((x) => x.p99Ms.toFixed(1)).join(', ')})${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`);
-        say(`             1 conn   ${one.rps.toFixed(0)} req/s, p50 ${one.p50Ms.toFixed(2)} ms, p99 ${one.p99Ms.toFixed(2)} ms${one.non2xx ? `, ${one.non2xx} non-2xx` : ''}   (load ${loadNow()})`);
-      } finally {
-        await app.close();
+        const selector = create({ ...s.deps, maxScoredCreatives: limit, pctrCacheMs });
+        await selector.refresh();
+        const srv = await serve((b) => selector.select(b));
+        try {
+          // One debug answer: how many campaigns each rule left out.
+          const dbg = await (await fetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ placementId: s.placements[2], userId: 'u_0', device: 'mobile', country: 'US', count: 3, debug: true }) })).json() as { results: unknown[]; excluded: { rule: string }[] };
+          const byRule: Record<string, number> = {};
+          for (const e of dbg.excluded) byRule[e.rule] = (byRule[e.rule] ?? 0) + 1;
+          say(`  ${tag}: a debug answer served ${dbg.results.length}, excluded ${JSON.stringify(byRule)}`);
+          const r = await measure(srv.url, s.placements, s.categories);
+          const st = selector.pctrCacheStats?.() ?? { hits: 0, misses: 0 };
+          const ratio = peerRun ? ` = ${(r.m.rps / peerRun.m.rps * 100).toFixed(0)}% of the peer's req/s` : '';
+          say(`  ${tag}: 50 conns ${fmt(r.m)}${ratio} (median of 3 × ${seconds} s by p99; p99s ${r.runs.map((x) => x.p99Ms.toFixed(1)).join(', ')})`);
+          say(`  ${' '.repeat(tag.length)}  1 conn   ${fmt(r.one)}; pCTRs cached ${st.hits}, scored ${st.misses}   (load ${loadNow()})`);
+        } finally {
+          await srv.app.close();
+        }
       }
     }
   } finally {

@@ -3,7 +3,7 @@
 // (as the quick start's demo does) and promoted; then `gigintel serve scoring` started as its own
 // process, and wrk driving POST bodies with latency percentiles.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
@@ -55,6 +55,34 @@ export interface SetupOptions { providers?: number; jobs?: number; days?: number
  * the bench measures serving, not whether the synthetic data passes the fairness gates.
  */
 export async function setupScoring(opts: SetupOptions = {}): Promise<ScoringSetup> {
+  // GIGINTEL_BENCH_SCORING_KEEP=<file>: the first run sets up and saves the setup there, later runs
+  // reuse it (the 1–3 minute setup once while iterating); nothing is dropped. Delete the database,
+  // the Redis prefix and the file by hand when done.
+  const keep = process.env.GIGINTEL_BENCH_SCORING_KEEP;
+  if (keep && existsSync(keep)) return reuseSetup(keep);
+  const made = await freshSetup(opts);
+  if (!keep) return made;
+  const { matching: _m, cleanup: _c, ...saved } = made;
+  writeFileSync(keep, JSON.stringify(saved));
+  return { ...made, cleanup: async () => {} };
+}
+
+async function reuseSetup(file: string): Promise<ScoringSetup> {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<ScoringSetup, 'matching' | 'cleanup'>;
+  const config = loadConfig({ env: {}, overrides: { 'database.url': saved.databaseUrl, 'redis.url': REDIS_URL, 'redis.prefix': saved.redisPrefix, 'data.dir': saved.dataDir } });
+  const platform = await createPlatform(config, { logger: createLogger({ level: 'warn' }) });
+  try {
+    const services = createAppServices(config, platform);
+    const v = await services.registry.resolveAlias(MATCHING_MODEL, 'champion');
+    const artifact = await services.registry.loadArtifact(MATCHING_MODEL, v.version);
+    const matching = await prepareModel(MATCHING_MODEL, 'champion', v, artifact.bytes, artifact.sha256);
+    return { ...saved, matching, cleanup: async () => {} };
+  } finally {
+    await platform.lifecycle.stop();
+  }
+}
+
+async function freshSetup(opts: SetupOptions): Promise<ScoringSetup> {
   const say = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const name = uniqueName('gi_bench_scoring');
   const redisPrefix = `gibench:${name}`;

@@ -11,7 +11,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIRS = ['platform', 'services', 'pipelines', 'model-registry', 'experiments', 'exports', 'migrations'];
 export const DIST = join(ROOT, 'dist');
 
+// The console's browser sources are bundled by Vite (npm run build:console), not transpiled here.
+const SKIP = new Set([join(ROOT, 'services', 'console', 'web')]);
+
 function tsFiles(dir) {
+  if (SKIP.has(dir)) return [];
   let entries;
   try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return []; }
   return entries.flatMap((e) => {

@@ -16,6 +16,18 @@ const Params = Type.Object({ key: ExperimentKey });
 const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
 /** Reports are deep and versioned with the stats code: described in docs/api.md, passed through as is. */
 const Report = Type.Record(Type.String(), Type.Unknown());
+const Num = Type.Union([Type.Number(), Type.Null()]);
+const AnalysisPointOut = Type.Object({
+  analyzedAt: Type.Integer(), phase: Type.Integer(), trigger: Type.String(), metric: Type.Union([Type.String(), Type.Null()]), srmPValue: Num,
+  variants: Type.Array(Type.Object({
+    variant: Type.String(), sequentialPValue: Num, fixedPValue: Num, relativeLift: Num,
+    relativeCi: Type.Union([Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }), Type.Null()]),
+  })),
+});
+const AuditEntryOut = Type.Object({
+  id: Type.Integer(), at: Type.Integer(), actor: Type.Object({ type: Type.String(), id: Type.String() }),
+  action: Type.String(), details: Type.Unknown(), requestId: Type.Union([Type.String(), Type.Null()]),
+});
 
 export const experimentRoutes: FastifyPluginAsyncTypebox<{ experiments: ExperimentService }> = async (app, opts) => {
   const x = opts.experiments;
@@ -96,6 +108,20 @@ export const experimentRoutes: FastifyPluginAsyncTypebox<{ experiments: Experime
       response: withErrors({ 200: Report, 409: ref }) },
     preHandler: write,
   }, async (req) => x.analyze(req.params.key, { trigger: 'manual', ...(req.query.to !== undefined ? { to: req.query.to } : {}), act: req.query.act ?? true, actor: actorOf(req.principal) }) as unknown as Record<string, unknown>);
+
+  app.get('/v1/experiments/:key/analyses', {
+    schema: { tags, security, summary: 'The primary metric over the stored analyses, oldest first: sequential and fixed p-values and the relative lift per variant', params: Params,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }),
+      response: withErrors({ 200: Type.Object({ analyses: Type.Array(AnalysisPointOut) }) }) },
+    preHandler: read,
+  }, async (req) => ({ analyses: await x.analysisHistory(req.params.key, req.query.limit) }));
+
+  app.get('/v1/experiments/:key/audit', {
+    schema: { tags, security, summary: 'The experiment\'s audit trail (created, started, phases, stopped, rolled back…), newest first', params: Params,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }),
+      response: withErrors({ 200: Type.Object({ entries: Type.Array(AuditEntryOut) }) }) },
+    preHandler: read,
+  }, async (req) => ({ entries: await x.auditTrail(req.params.key, req.query.limit) }));
 
   app.get('/v1/experiments/:key/results', {
     schema: { tags, security, summary: 'The latest analysis (scheduled or on demand)', params: Params, response: withErrors({ 200: Type.Object({ results: Type.Union([Report, Type.Null()]) }) }) },

@@ -5,7 +5,7 @@
 // back — all traffic to control — when a guardrail is significantly worse than allowed (an
 // always-valid test, so scheduled looks stay valid) or the split is off (sample-ratio mismatch).
 import type { Registry } from 'prom-client';
-import type { Actor, AuditLog } from '../platform/audit/audit-log.js';
+import type { Actor, AuditEntry, AuditLog } from '../platform/audit/audit-log.js';
 import type { Db } from '../platform/db/database.js';
 import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from '../platform/errors/app-error.js';
 import type { Logger } from '../platform/logging/logger.js';
@@ -70,6 +70,11 @@ export interface ExperimentReport {
   guardrails: GuardrailVerdict[];
   /** What the analysis did: rolled back (and why), or nothing. */
   action: { rolledBack: boolean; reason: string | null };
+}
+
+export interface AnalysisPoint {
+  analyzedAt: number; phase: number; trigger: string; metric: string | null; srmPValue: number | null;
+  variants: { variant: string; sequentialPValue: number | null; fixedPValue: number | null; relativeLift: number | null; relativeCi: [number, number] | null }[];
 }
 
 export interface ExperimentDeps {
@@ -437,6 +442,33 @@ export function createExperimentService(deps: ExperimentDeps) {
       await require(key);
       const r = await repo.latestAnalysis(deps.db, key);
       return r ? JSON.parse(r.report) as ExperimentReport : null;
+    },
+
+    /**
+     * The primary metric over the stored analyses, oldest first: per treatment variant the
+     * always-valid (sequential) p-value, the fixed-horizon one and the relative lift with its
+     * always-valid interval, so a page can draw how the evidence built up.
+     */
+    async analysisHistory(key: string, limit = 200): Promise<AnalysisPoint[]> {
+      await require(key);
+      return (await repo.listAnalyses(deps.db, key, limit)).map((r) => {
+        const report = JSON.parse(r.report) as ExperimentReport;
+        const primary = report.metrics.find((m) => m.role === 'primary');
+        return {
+          analyzedAt: report.analyzedAt, phase: report.phase, trigger: r.trigger, metric: primary?.metric ?? null,
+          srmPValue: report.srm?.pValue ?? null,
+          variants: (primary?.analysis?.comparisons ?? []).map((c) => ({
+            variant: c.variant, sequentialPValue: c.sequential?.absolute.pValue ?? null, fixedPValue: c.fixed.absolute.pValue ?? null,
+            relativeLift: c.sequential?.relative?.estimate ?? c.fixed.relative?.estimate ?? null, relativeCi: c.sequential?.relative?.ci ?? null,
+          })),
+        };
+      });
+    },
+
+    /** The experiment's audit trail, newest first. */
+    async auditTrail(key: string, limit = 100): Promise<AuditEntry[]> {
+      await require(key);
+      return deps.audit.list({ objectType: 'experiment', objectId: key, limit });
     },
 
     /**

@@ -29,6 +29,11 @@ export interface MetricDefinition {
   facts: string;
   /** Percentile cap applied per unit before aggregation (winsorisation), e.g. 0.99; null: none. */
   defaultCap: number | null;
+  /**
+   * Metrics over imported facts (metric_event): the event name, and whether values are summed
+   * (else each event counts 1). On MySQL the analysis then joins by the integer unit key.
+   */
+  event?: { name: string; sum: boolean };
 }
 
 const q = (t: string) => `"${t}"`; // ANSI quotes: MySQL runs with ANSI_QUOTES off, so callers rewrite them (see quoteFor)
@@ -71,6 +76,7 @@ export function eventMetric(key: string): MetricDefinition | null {
   const [, name, sum] = m;
   return {
     key, kind: sum ? 'mean' : 'binomial', units: UNIT_TYPES, higherIsBetter: true, money: false, defaultCap: sum ? 0.99 : null,
+    event: { name: name!, sum: Boolean(sum) },
     description: sum ? `sum of the values of "${name}" events per unit (imported facts)` : `share of units with a "${name}" event (imported facts)`,
     // The name is checked by the pattern above, so it is safe inside the literal.
     facts: `SELECT unit_id AS unit, event_at AS at, ${sum ? 'value' : '1'} AS num, 0 AS den FROM ${q('metric_event')} WHERE name = '${name}'`,

@@ -68,6 +68,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'scoring.explainTopK', env: 'GIGINTEL_SCORING_EXPLAIN_TOP_K', schema: int(1, 100), default: 5, rule: 'must be an integer from 1 to 100', doc: 'Contributions listed in each explanation.' },
   { path: 'scoring.candidateLimit', env: 'GIGINTEL_SCORING_CANDIDATE_LIMIT', schema: int(1, 10_000), default: 500, rule: 'must be an integer from 1 to 10000', doc: 'Most candidates one ranking request scores (given or found by the pre-filter).' },
   { path: 'scoring.logPredictions', env: 'GIGINTEL_SCORING_LOG_PREDICTIONS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Log every scored request (prediction id, version, candidates, scores, explanations) through the queue for audits and experiments.' },
+  { path: 'scoring.entityCacheMs', env: 'GIGINTEL_SCORING_ENTITY_CACHE_MS', schema: int(0, 60_000), default: 1_000, rule: 'must be an integer from 0 to 60000', doc: 'How long the scoring service reuses a provider\'s or job\'s online features read for a ranking (ms; 0: read every request). A served value lags the store by at most this; TTLs are still applied at request time.' },
   { path: 'scoring.auditSchedule', env: 'GIGINTEL_SCORING_AUDIT_SCHEDULE', schema: Type.String({ pattern: '^(off|(\\S+\\s+){4}\\S+)$' }), default: '30 4 * * *', rule: 'must be a five-field cron expression (UTC) or off', doc: 'When the fairness audit of the last day of logged predictions runs, per model version (cron, UTC); off disables it.' },
   { path: 'experiments.analyzeSchedule', env: 'GIGINTEL_EXPERIMENTS_ANALYZE_SCHEDULE', schema: Type.String({ pattern: '^(off|(\\S+\\s+){4}\\S+)$' }), default: '*/15 * * * *', rule: 'must be a five-field cron expression (UTC) or off', doc: 'When running experiments are analysed and their guardrails checked (a breach or a sample-ratio mismatch rolls the experiment back); off disables it.' },
   { path: 'exports.minGroupSize', env: 'GIGINTEL_EXPORTS_MIN_GROUP_SIZE', schema: int(1, 1_000_000), default: 10, rule: 'must be an integer from 1 to 1000000', doc: 'Rows of aggregate reports describing fewer units (users, clients) than this are suppressed from exports (small-cell privacy).' },
@@ -84,6 +85,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'ads.fraud.blockedIps', env: 'GIGINTEL_ADS_BLOCKED_IPS', schema: Type.Array(Type.String({ minLength: 1, maxLength: 64 })), default: [], rule: 'must be a comma-separated list of IPs or CIDR ranges', doc: 'Clicks from these addresses are flagged and never charged.' },
   { path: 'ads.fraud.blockedUserAgents', env: 'GIGINTEL_ADS_BLOCKED_USER_AGENTS', schema: Type.Array(Type.String({ minLength: 1, maxLength: 200 })), default: [], rule: 'must be a comma-separated list of user-agent substrings', doc: 'Clicks whose user agent contains one of these are flagged and never charged.' },
   { path: 'ads.fraud.minClickDelayMs', env: 'GIGINTEL_ADS_MIN_CLICK_DELAY_MS', schema: int(0, 600_000), default: 1_000, rule: 'must be an integer from 0 to 600000', doc: 'A click sooner than this after its impression is flagged as too fast (0 turns the rule off).' },
+  { path: 'console.sessionSecret', env: 'GIGINTEL_CONSOLE_SESSION_SECRET', schema: Type.Union([Type.Null(), Type.String({ minLength: 32 })]), default: null, rule: 'must be empty or at least 32 characters', doc: 'HMAC key of the console\'s session cookies, the same on every API replica; empty: a random one per process (sessions then end when it restarts).', secret: true },
+  { path: 'console.sessionTtlMs', env: 'GIGINTEL_CONSOLE_SESSION_TTL_MS', schema: int(60_000, 30 * 86_400_000), default: 8 * 3_600_000, rule: 'must be an integer from 60000 to 2592000000', doc: 'How long a console session cookie stays valid after sign-in.' },
   { path: 'features.docs', env: 'GIGINTEL_FEATURE_DOCS', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: 'Serve the OpenAPI document and Swagger UI at /docs.' },
   { path: 'features.demoSeed', env: 'GIGINTEL_FEATURE_DEMO_SEED', schema: Type.Boolean(), default: true, rule: 'must be true or false', doc: '`serve all` on an empty database first seeds a small synthetic demo marketplace (2,000 providers, 500 jobs, 30 days).' },
 ];
@@ -102,10 +105,11 @@ export interface Config {
   readiness: { maxQueueDepth: number };
   ingest: { maxBatch: number };
   features: { docs: boolean; demoSeed: boolean; stream: boolean };
+  console: { sessionSecret: string | null; sessionTtlMs: number };
   experiments: { analyzeSchedule: string };
   exports: { minGroupSize: number; pseudonymKey: string | null; fileTtlMs: number; schedules: string[] };
   ads: { tokenSecret: string | null; tokenTtlMs: number; frequencyCap: string; maxScoredCreatives: number; pacing: { enabled: boolean; slotMs: number; alpha: number }; fraud: { blockedIps: string[]; blockedUserAgents: string[]; minClickDelayMs: number } };
-  scoring: { models: string[]; canary: string[]; shadow: string[]; pollMs: number; explainTopK: number; candidateLimit: number; logPredictions: boolean; auditSchedule: string };
+  scoring: { models: string[]; canary: string[]; shadow: string[]; pollMs: number; explainTopK: number; candidateLimit: number; logPredictions: boolean; entityCacheMs: number; auditSchedule: string };
   data: { dir: string };
   pipeline: { schedule: string; chunkSize: number };
   registry: {

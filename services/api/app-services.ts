@@ -104,7 +104,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   const predictionLog = createPredictionLog({ queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null, enabled: scoringSettings.logPredictions });
   jobs.push(predictionLogJob({ db: deps.db.db }) as unknown as JobDefinition);
   const audits = createAuditService({ db: deps.db.db });
-  const features = createFeatureAssembler({ db: deps.db.db, online });
+  const features = createFeatureAssembler({ db: deps.db.db, online, entityCacheMs: config.scoring.entityCacheMs });
   const experiments = createExperimentService({
     db: deps.db.db, audit, queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null,
     webhooks: createWebhooks({ queue: deps.queue, settings: registrySettings.webhooks }),

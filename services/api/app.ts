@@ -29,8 +29,11 @@ import { oipRoutes } from '../scoring/oip.routes.js';
 import { scoringRoutes } from '../scoring/scoring.routes.js';
 import { queueAdminRoutes } from './admin/queue-admin.routes.js';
 import { sensitiveAttributeRoutes } from './admin/sensitive-attribute.routes.js';
+import { consoleRoutes } from '../console/console.routes.js';
 import { apiKeyRoutes } from './auth/api-key.routes.js';
 import { hashKey } from './auth/api-key.service.js';
+import { sessionRoutes } from './auth/session.routes.js';
+import { createSessionTokens } from './auth/session-token.js';
 import type { AppServices } from './app-services.js';
 import { healthRoutes } from './health/health.routes.js';
 import { authPlugin, presentedKey } from './plugins/auth.plugin.js';
@@ -141,7 +144,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     });
   }
 
-  await app.register(authPlugin, { apiKeys: deps.services.apiKeys });
+  const sessions = createSessionTokens({ secret: config.console.sessionSecret, ttlMs: config.console.sessionTtlMs });
+  await app.register(authPlugin, { apiKeys: deps.services.apiKeys, sessions });
   const scoring = mode === 'all' || mode === 'scoring';
   const { store, predictionLog } = deps.services.scoring;
   const modelsCheck = () => {
@@ -163,6 +167,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   });
   if (mode === 'all' || mode === 'api') {
     await app.register(apiKeyRoutes, { apiKeys: deps.services.apiKeys, audit: deps.services.audit });
+    await app.register(sessionRoutes, { apiKeys: deps.services.apiKeys, sessions });
+    await app.register(consoleRoutes);
     await app.register(eventsRoutes, { events: deps.services.events });
     await app.register(queueAdminRoutes, { queue: deps.queue, jobNames: deps.services.jobs.map((j) => j.name), audit: deps.services.audit, db: deps.db.db });
     await app.register(sensitiveAttributeRoutes, { db: deps.db.db, audit: deps.services.audit });
@@ -180,7 +186,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     app.addHook('onClose', async () => { store.close(); await predictionLog.close(); await deps.services.experiments.exposures.close(); });
     await app.register(scoringRoutes, { scoring: deps.services.scoring.service });
     await app.register(oipRoutes, { scoring: deps.services.scoring.service, store });
-    await app.register(adsRoutes, deps.services.ads);
+    await app.register(adsRoutes, { ...deps.services.ads, db: deps.db.db });
   }
   // 'worker' serves only the probes.
 

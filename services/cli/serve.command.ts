@@ -69,6 +69,15 @@ export async function startServer(
       return { url: '', lifecycle, log };
     }
 
+    if (mode === 'all' || mode === 'api') {
+      // The console is served from dist/console: build it when missing or stale (a few seconds, once).
+      const { ensureConsoleBuilt } = await import('../console/build-console.js');
+      const built = await ensureConsoleBuilt({ quiet: true }).catch((err: unknown) => {
+        log.warn({ err }, 'could not build the console (/console answers 503): run npm run build:console');
+        return 'fresh' as const;
+      });
+      if (built !== 'fresh') log.info({ ms: built.ms, files: built.files, brotliBytes: built.brotliBytes }, 'console built into dist/console');
+    }
     const app = await buildApp(config, { ...platform, services }, { mode });
     await app.listen({ host: config.http.host, port: config.http.port });
     lifecycle.onStop('http', () => app.close()); // registered last: closed first, pools still open to finish requests
@@ -82,6 +91,7 @@ export async function startServer(
       '',
       `  gigintel is running (${mode}; ${platform.db.dialect} database, ${platform.queue.kind} queue)`,
       `  ${mode === 'worker' ? 'Probes:' : 'API:   '}   ${url}`,
+      ...(mode === 'all' || mode === 'api' ? [`  Console:  ${url}/console`] : []),
       ...(config.features.docs && mode !== 'worker' ? [`  Docs:     ${url}/docs`] : []),
       `  Health:   ${url}/readyz`,
       generated

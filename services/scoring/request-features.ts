@@ -8,13 +8,14 @@ import type { Db } from '../../platform/db/database.js';
 import { NotFoundError, ValidationError } from '../../platform/errors/app-error.js';
 import { readConnectionTimeline } from '../../pipelines/datasets/dataset.repository.js';
 import { featureSet } from '../../pipelines/features/definitions/catalog.js';
-import { ConnectionGraph } from '../../pipelines/features/definitions/connection-graph.js';
+import { ConnectionGraph, type Proximity } from '../../pipelines/features/definitions/connection-graph.js';
 import { computeAdRequestFeatures } from '../../pipelines/features/definitions/ads-features.js';
 import { computePairFeatures, computePairValues, jobProfile, loadSkillIdf } from '../../pipelines/features/definitions/matching-features.js';
 import { WINDOWED_SETS } from '../../pipelines/features/definitions/window-inputs.js';
 import type { FeatureSetRef, FeatureValue, FeatureValues } from '../../pipelines/features/feature-set.js';
 import type { OnlineFeatures, OnlineStore } from '../../pipelines/features/store/feature-store.types.js';
 import { encodeInto } from '../../model-registry/training/encode-table.js';
+import { createEntityCache } from './entity-cache.js';
 import type { LoadedModel } from './model-store.js';
 import { readCreatives, type CreativeRow } from './scoring.repository.js';
 
@@ -125,6 +126,82 @@ export function assembleRows(
   };
 }
 
+/**
+ * Rows from flat records of the model's own `set__feature` columns (inline pairs): encoded straight
+ * from each record, an absent column reported missing, with no per-set objects built on the way.
+ */
+export function assembleInline(model: LoadedModel, records: readonly Readonly<Record<string, unknown>>[]): AssembledRows {
+  const n = records.length;
+  const d = model.compiled.inputSize;
+  const rows = new Float64Array(n * d);
+  const problems: (FeatureProblems | null)[] = new Array(n);
+  const plan = columnPlan(model);
+  const { columns } = plan;
+  const means = model.servable.means;
+  for (let i = 0; i < n; i++) {
+    const f = records[i]!;
+    let missing: string[] | null = null;
+    for (let c = 0; c < columns.length; c++) if (f[columns[c]!] === undefined) (missing ??= []).push(columns[c]!);
+    problems[i] = missing ? { missing, expired: [] } : null;
+    if (model.encoding) {
+      encodeInto(model.encoding, (c) => f[columns[c]!], rows, i * d);
+    } else {
+      for (let c = 0; c < columns.length; c++) {
+        const v = f[columns[c]!];
+        const x = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN;
+        rows[i * d + c] = Number.isFinite(x) ? x : means[c]!;
+      }
+    }
+  }
+  return {
+    n, rows, problems, reasonsAt: () => NO_REASONS,
+    rawAt(i) {
+      const f = records[i]!;
+      const values: FeatureValues = {};
+      for (const c of columns) values[c] = (f[c] ?? null) as FeatureValues[string];
+      return values;
+    },
+    hash: () => hashRows(rows),
+  };
+}
+
+/**
+ * The per-visitor inputs an ads model reads: the user's affinity (its set, or ad_request's
+ * user_category_affinity computed from it) and the IP's velocity set. Every other input of an ads
+ * row is shared by all requests of one placement, device and hour (the ad selector's pCTR cache).
+ */
+export function adsVisitorInputs(model: LoadedModel): { user: boolean; ip: boolean } {
+  const plan = columnPlan(model);
+  return {
+    user: plan.sets.includes('user_affinity') || plan.columns.includes('ad_request__user_category_affinity'),
+    ip: plan.sets.includes(WINDOWED_SETS.ip),
+  };
+}
+
+/**
+ * The graph as the pair values ask it, for one client: hops and shared connections from any
+ * provider to `client`, the same as ConnectionGraph.proximity gives, but the 3-hop test looks the
+ * provider's neighbours up in the client's 2-hop set (built once) instead of scanning each
+ * neighbour's neighbours. `via` of a 3-hop path is not named (no value depends on it).
+ */
+export function towardsClient(graph: ConnectionGraph, client: string): ConnectionGraph {
+  const nb = graph.neighbours(client);
+  let twoHop: Set<string> | null = null;
+  const proximity = (a: string, b: string): Proximity => {
+    if (b !== client) return graph.proximity(a, b);
+    const na = graph.neighbours(a);
+    let shared = 0, via: string | null = null;
+    const [small, large] = na.size <= nb.size ? [na, nb] : [nb, na];
+    for (const x of small) if (large.has(x)) { shared++; via ??= x; }
+    if (na.has(b)) return { hops: 1, shared, via: null };
+    if (shared > 0) return { hops: 2, shared, via };
+    if (!twoHop) { twoHop = new Set(); for (const y of nb) for (const z of graph.neighbours(y)) twoHop.add(z); }
+    for (const x of na) if (twoHop.has(x)) return { hops: 3, shared: 0, via: null };
+    return { hops: null, shared: 0, via: null };
+  };
+  return Object.assign(Object.create(graph) as ConnectionGraph, { proximity });
+}
+
 const JOB_FIELDS = new Map(jobProfile.features.map((f) => [f.name, f.type]));
 
 /** Checks inline job fields against job_profile: names and types; throws naming each bad field. */
@@ -153,6 +230,10 @@ export interface FeatureAssemblerDeps {
   online: OnlineStore;
   /** How long the skill IDF table and the connection graph are reused before a background reload (default 10 min). */
   contextTtlMs?: number;
+  /** Reuse of online-store reads on the matching path (ms, 0 = off): see entity-cache.ts. */
+  entityCacheMs?: number;
+  /** Most entities that cache holds (default 20,000). */
+  entityCacheMax?: number;
   now?: () => number;
 }
 
@@ -165,6 +246,7 @@ export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
   const now = deps.now ?? Date.now;
   const ttl = deps.contextTtlMs ?? 10 * 60_000;
   const setRef = (name: string): FeatureSetRef => featureSet(name);
+  const entities = createEntityCache({ ttlMs: deps.entityCacheMs ?? 0, maxEntries: deps.entityCacheMax ?? 20_000 });
 
   // The IDF table and the graph change slowly: loaded once, then refreshed in the background.
   interface MatchingContext { idf: Map<string, number>; graph: ConnectionGraph; at: number }
@@ -213,7 +295,7 @@ export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
       if (!providerSets.includes('provider_profile')) providerSets.push('provider_profile'); // the pair features need it
       const reads = providerSets.map((s) => ({ set: setRef(s), entityKeys: req.providerIds }));
       if (req.jobId) reads.push({ set: setRef('job_profile'), entityKeys: [req.jobId] });
-      const [results, ctx] = await Promise.all([deps.online.readMany(reads, t), sets.has('match_pair') ? matchingContext() : null]);
+      const [results, ctx] = await Promise.all([entities.readMany(deps.online, reads, t), sets.has('match_pair') ? matchingContext() : null]);
       let job: SourceValues;
       const stored = req.jobId ? results[results.length - 1]![0]! : null;
       if (req.inlineJob) {
@@ -228,13 +310,17 @@ export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
       const byProvider = providerSets.map((s, k) => [s, results[k]!] as const);
       const sources: Record<string, SourceValues>[] = [];
       const pairCtx = ctx ? { idf: ctx.idf, graph: ctx.graph, now: t } : null;
+      // Values only need hops and shared connections to the one client: asked of its neighbourhood,
+      // gathered once per request. The explained rows' texts (which name a via) ask the graph itself.
+      const client = typeof job.values.client_id === 'string' ? job.values.client_id : null;
+      const valueCtx = pairCtx && client ? { ...pairCtx, graph: towardsClient(pairCtx.graph, client) } : pairCtx;
       for (let i = 0; i < req.providerIds.length; i++) {
         const src: Record<string, SourceValues> = { job_profile: job };
-        for (const [s, r] of byProvider) src[s] = fromOnline(r[i]!);
+        for (const [s, r] of byProvider) src[s] = r[i]!; // an OnlineFeatures is a SourceValues: no copy
         if (pairCtx) {
           const provider = src.provider_profile!;
           // Nothing known of the provider: every pair feature unknown.
-          src.match_pair = provider.found ? { values: computePairValues(provider.values, job.values, pairCtx), found: true, missing: [], expired: [] } : ABSENT;
+          src.match_pair = provider.found ? { values: computePairValues(provider.values, job.values, valueCtx!), found: true, missing: [], expired: [] } : ABSENT;
         }
         sources.push(src);
       }
@@ -246,6 +332,15 @@ export function createFeatureAssembler(deps: FeatureAssemblerDeps) {
         return why;
       };
       return { ...assembleRows(model, sources, reasons), job: job.values };
+    },
+
+    /** The visitors' own sources an ads row may read (user_affinity, IP velocity), in order, one round trip: what keys the selector's pCTR cache. */
+    async adsVisitors(visitors: readonly { userId: string | null; ip: string | null }[]): Promise<{ user: SourceValues; ip: SourceValues }[]> {
+      const users = visitors.flatMap((v) => (v.userId ? [v.userId] : []));
+      const ips = visitors.flatMap((v) => (v.ip ? [v.ip] : []));
+      const [user, ip] = await deps.online.readMany([{ set: setRef('user_affinity'), entityKeys: users }, { set: setRef(WINDOWED_SETS.ip), entityKeys: ips }], now());
+      let u = 0, i = 0;
+      return visitors.map((v) => ({ user: v.userId ? fromOnline(user![u++]!) : ABSENT, ip: v.ip ? fromOnline(ip![i++]!) : ABSENT }));
     },
 
     /** Rows for creatives in one placement context: the windowed CTRs, campaign, user, IP and device sets, ad_request computed. */

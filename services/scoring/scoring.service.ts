@@ -14,7 +14,7 @@ import type { LoadedModel, ModelStore } from './model-store.js';
 import { newPredictionId, type PredictionLog } from './prediction-log/prediction-log.js';
 import { getPrediction } from './prediction-log/prediction-log.repository.js';
 import type { AssembledRows, FeatureAssembler, FeatureProblems } from './request-features.js';
-import { checkInlineJob, columnPlan, hashRows } from './request-features.js';
+import { assembleInline, checkInlineJob, columnPlan, hashRows } from './request-features.js';
 import { findCandidateProviders } from './scoring.repository.js';
 import { ModelNotServedError, ModelUnavailableError } from './scoring.errors.js';
 import type { ScoringSettings } from './scoring-settings.js';
@@ -359,7 +359,7 @@ export function createScoringService(deps: ScoringDeps) {
   }
 
   function inlineRows(m: LoadedModel, features: Record<string, unknown>[], idx: number[]): AssembledRows {
-    const known = columnPlan(m).known;
+    const { known } = columnPlan(m);
     const problems: { path: string; message: string }[] = [];
     features.forEach((f, k) => {
       for (const name of Object.keys(f)) {
@@ -367,19 +367,7 @@ export function createScoringService(deps: ScoringDeps) {
       }
     });
     if (problems.length) throw new ValidationError(`unknown feature columns: ${problems.slice(0, 5).map((p) => p.path).join(', ')}`, problems.slice(0, 50));
-    // Inline columns are the model's own `set__feature` names: one pseudo-source per set.
-    const plan = columnPlan(m);
-    const sources = features.map((f) => {
-      const bySet: Record<string, { values: FeatureValues; missing: string[]; expired: string[]; found: boolean }> = {};
-      for (let c = 0; c < plan.columns.length; c++) {
-        const s = bySet[plan.sets[c]!] ??= { values: {}, missing: [], expired: [], found: true };
-        const v = f[plan.columns[c]!];
-        if (v !== undefined) s.values[plan.features[c]!] = v as FeatureValues[string];
-        else s.missing.push(plan.features[c]!);
-      }
-      return bySet;
-    });
-    return deps.features.assemble(m, sources);
+    return assembleInline(m, features);
   }
 }
 

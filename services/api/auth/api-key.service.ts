@@ -93,6 +93,18 @@ export function createApiKeyService(deps: { db: Db; audit: AuditLog; cacheTtlMs:
       return principal;
     },
 
+    /** The principal of a key by its id (console sessions name the key), null when revoked or expired. */
+    async principalById(id: string): Promise<Principal | null> {
+      const t = now();
+      const hit = cache.get(`id:${id}`);
+      if (hit && hit.until > t) return hit.principal;
+      const row = await findApiKey(deps.db, id);
+      const valid = row && row.revoked_at === null && (row.expires_at === null || Number(row.expires_at) > t);
+      const principal = valid ? { keyId: row.id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[] } : null;
+      if (deps.cacheTtlMs > 0) cache.set(`id:${id}`, { principal, until: Math.min(t + deps.cacheTtlMs, row?.expires_at ? Number(row.expires_at) : Infinity) });
+      return principal;
+    },
+
     /**
      * Start-up: make sure an admin key exists. With GIGINTEL_ADMIN_KEY set, that key is registered
      * (once). Otherwise, on a database with no admin key, one is generated and returned to be shown.

@@ -3,10 +3,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Actor } from '../../../platform/audit/audit-log.js';
+import type { Db } from '../../../platform/db/database.js';
 import { NotFoundError } from '../../../platform/errors/app-error.js';
 import type { Principal } from '../../api/auth/api-key.service.js';
 import { withErrors } from '../../api/schemas.js';
 import type { AdTracking } from './ad-tracking.service.js';
+import type { BudgetService } from './budget/budget.service.js';
+import { campaignOverview } from './budget/campaign-overview.js';
+import type { Pacer } from './budget/pacing.js';
 import type { FraudService } from './fraud/fraud.service.js';
 import { PlacementRuleIn, PlacementRuleOut, SelectIn, SelectOut } from './selection/ad-selection.schemas.js';
 import type { AdSelector } from './selection/ad-selector.js';
@@ -23,11 +27,27 @@ const ClickOut = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()], { description: 'why not charged: flagged, daily_budget, lifetime_budget, already_charged, campaign_inactive, cpm_campaign' }),
 });
 
+const Minor = Type.Union([Type.Integer(), Type.Null()]);
+const CampaignsOut = Type.Object({
+  day: Type.String(), slotMs: Type.Integer(),
+  campaigns: Type.Array(Type.Object({
+    id: Type.String(), name: Type.String(), advertiserId: Type.String(), status: Type.String(), active: Type.Boolean(),
+    bidType: Type.String(), bidMinor: Type.Integer(), currency: Type.String(),
+    dailyBudgetMinor: Minor, lifetimeBudgetMinor: Minor, spentTodayMinor: Type.Integer(), spentLifetimeMinor: Type.Integer(),
+    pacingRate: Type.Union([Type.Number(), Type.Null()]),
+    pacing: Type.Array(Type.Object({ at: Type.Integer(), spentMinor: Type.Integer(), targetMinor: Minor })),
+  })),
+}, { description: 'Money in minor units of each campaign\'s currency; times UTC ms.' });
+
 export interface AdsRouteDeps {
   selector: AdSelector;
   tracking: AdTracking;
   rules: ReturnType<typeof createPlacementRuleService>;
   fraud: FraudService;
+  /** For the campaign overview (GET /v1/ads/campaigns). */
+  budget?: BudgetService;
+  pacer?: Pacer | null;
+  db?: Db;
 }
 
 export const adsRoutes: FastifyPluginAsyncTypebox<AdsRouteDeps> = async (app, opts) => {
@@ -72,6 +92,19 @@ export const adsRoutes: FastifyPluginAsyncTypebox<AdsRouteDeps> = async (app, op
   }, async (req) => {
     if (!await opts.rules.remove(req.params.placementId)) throw new NotFoundError(`placement ${req.params.placementId} has no rule of its own`, { placementId: req.params.placementId });
     return { removed: true };
+  });
+
+  app.get('/v1/ads/campaigns', {
+    schema: { tags, security, summary: 'Campaigns with budgets, spend (from the ledger) and the pass-through rate, and today\'s pacing curve against its target',
+      querystring: Type.Object({
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        slotMs: Type.Optional(Type.Integer({ minimum: 60_000, maximum: 86_400_000, description: 'pacing curve step (default 1 h)' })),
+      }, { additionalProperties: false }),
+      response: withErrors({ 200: CampaignsOut }) },
+    preHandler: admin,
+  }, async (req) => {
+    if (!opts.budget || !opts.db) throw new NotFoundError('the campaign overview is not configured in this process', {});
+    return campaignOverview({ db: opts.db, budget: opts.budget, pacer: opts.pacer ?? null }, { at: Date.now(), ...req.query });
   });
 
   app.get('/v1/ads/flagged-clicks', {

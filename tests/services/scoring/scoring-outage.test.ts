@@ -7,6 +7,8 @@ import { startTestApp, type TestApp } from '../../helpers/test-app.js';
 import { useTestEnv } from '../../helpers/test-env.js';
 import { logisticOver, matchingEncoding, point, registerModel } from './scoring-fixtures.js';
 
+const CACHE_MS = 1_000;
+
 describe('scoring while Redis is down', () => {
   const env = useTestEnv({ dialect: 'mysql' });
   let redis: PrivateRedis;
@@ -16,7 +18,7 @@ describe('scoring while Redis is down', () => {
   beforeAll(async () => {
     redis = await privateRedis();
     t = await startTestApp({
-      ...env.config({ 'rateLimit.enabled': false, 'scoring.models': ['matching-ranker'], 'registry.gatedAliases': [], 'scoring.pollMs': 200 }),
+      ...env.config({ 'rateLimit.enabled': false, 'scoring.models': ['matching-ranker'], 'registry.gatedAliases': [], 'scoring.pollMs': 200, 'scoring.entityCacheMs': CACHE_MS }),
       redis: { url: redis.url, prefix: env.redisPrefix },
     });
     await point(t.services.registry, 'matching-ranker', 'champion', await registerModel(t.services.registry, 'matching-ranker', logisticOver(matchingEncoding(), 'outage')));
@@ -32,6 +34,8 @@ describe('scoring while Redis is down', () => {
   it('answers 503 naming redis for stored features, keeps scoring inline ones, and logs them after', async () => {
     expect((await post('/v1/match/rank', { job: { id: 'j1' }, candidates: ['p1'] })).statusCode).toBe(200);
     await redis.stop();
+    // Features read within the entity cache's window may still serve from memory: wait it out.
+    await new Promise((r) => setTimeout(r, CACHE_MS + 100));
     const down = await post('/v1/match/rank', { job: { id: 'j1' }, candidates: ['p1'] });
     expect(down.statusCode).toBe(503);
     expect(down.json().error).toMatchObject({ code: 'service_unavailable', details: { dependency: 'redis' } });

@@ -200,3 +200,32 @@ export async function rebuildCounters(db: Db): Promise<number> {
     return Number(res.numAffectedRows ?? 0n);
   });
 }
+
+export interface CampaignRow extends CampaignBudgetRow { name: string; advertiserId: string; bidType: string; bidMinor: number }
+
+/** Campaigns for the operator's overview: active first, then by id. */
+export async function listCampaignRows(db: Db, limit: number): Promise<CampaignRow[]> {
+  const rows = await untyped(db).selectFrom('campaign')
+    .select(['id', 'name', 'advertiser_id', 'bid_type', 'bid_minor', 'currency', 'daily_budget_minor', 'lifetime_budget_minor', 'starts_at', 'ends_at', 'status'])
+    .orderBy(sql`case when status = 'active' then 0 else 1 end`).orderBy('id').limit(limit).execute();
+  return rows.map((r) => ({
+    id: String(r.id), name: String(r.name), advertiserId: String(r.advertiser_id), bidType: String(r.bid_type), bidMinor: num(r.bid_minor),
+    currency: String(r.currency), dailyBudgetMinor: numOrNull(r.daily_budget_minor), lifetimeBudgetMinor: numOrNull(r.lifetime_budget_minor),
+    startsAt: num(r.starts_at), endsAt: numOrNull(r.ends_at), status: String(r.status),
+  }));
+}
+
+/** Ledger spend of `day` per campaign and slot (slot = whole slotMs since dayStart). */
+export async function spendBySlot(
+  db: Db, campaignIds: readonly string[], day: string, dayStart: number, slotMs: number,
+): Promise<{ campaignId: string; slot: number; amountMinor: number }[]> {
+  if (campaignIds.length === 0) return [];
+  // Integer division on both dialects; literals (two integers) so the grouped expression is the selected one.
+  const [from, width] = [sql.lit(Math.trunc(dayStart)), sql.lit(Math.trunc(slotMs))];
+  const slot = isMysql(untyped(db)) ? sql<number>`(charged_at - ${from}) div ${width}` : sql<number>`(charged_at - ${from}) / ${width}`;
+  const rows = await db.selectFrom('ad_spend_ledger')
+    .select(['campaign_id', slot.as('slot'), sql<number>`sum(amount_minor)`.as('amount')])
+    .where('day', '=', day).where('campaign_id', 'in', [...campaignIds])
+    .groupBy(['campaign_id', slot]).execute();
+  return rows.map((r) => ({ campaignId: r.campaign_id, slot: num(r.slot), amountMinor: num(r.amount) }));
+}

@@ -1,24 +1,29 @@
 // Ad selection: which creatives a placement shows to this request, ranked by expected value
 // (pCTR × CPC bid, or CPM bid / 1000), each with a signed impression token. Campaigns, creatives
-// and placement rules are held in memory and reloaded every few seconds (refreshMs), so a request
-// costs no SQL: the static rules run in memory, then one Redis round trip for frequency caps (with
-// the budget and pacing checks beside it), then one batch of features and one model call for the
-// surviving creatives. To bound that batch, only the campaigns with the best expected value at the
-// prior CTR (2%) are scored, up to maxScoredCreatives creatives; the others are excluded as
-// `candidate_limit`. With `debug`, every campaign that did not serve is listed with the first rule
-// that excluded it.
+// and placement rules are held in memory and reloaded every few seconds (refreshMs, and at once
+// after a rule change), so a request costs no SQL. Only the campaigns with the best expected value
+// at the prior CTR (2%) are scored, up to maxScoredCreatives creatives; the others are excluded as
+// `candidate_limit`. A request therefore walks its placement's precomputed list (the campaigns its
+// category and advertiser rules admit, best prior value first) only as far as that limit: the
+// request's own checks (time, device, country, browsed category) as it goes, then one round trip
+// for the frequency caps and the budgets of that stretch, pacing from an in-memory snapshot, and
+// pCTRs from a cache per context bucket (pctr-cache.ts; misses scored in one batch). Budgets are
+// read per request, so an exhausted campaign stops at once. With `debug` the exact slow path runs:
+// every campaign is checked, scored afresh, and listed with the first rule that excluded it.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../../../platform/db/database.js';
 import { NotFoundError, ValidationError } from '../../../../platform/errors/app-error.js';
 import { CTR_PRIOR, targetedCategories } from '../../../../pipelines/features/definitions/ads-features.js';
 import type { LoadedModel, ModelStore } from '../../model-store.js';
-import type { FeatureAssembler } from '../../request-features.js';
+import { adsVisitorInputs, type FeatureAssembler } from '../../request-features.js';
 import { ModelUnavailableError } from '../../scoring.errors.js';
 import type { ImpressionToken } from '../ad-types.js';
 import { signToken } from '../impression-token.js';
 import { readPlacementIds, readPlacementRules, readServableCampaigns, readServableCreatives } from './ad-selection.repository.js';
 import { createFrequencyCaps, DEFAULT_FREQUENCY_CAP, frequencyCapOf, type CapState, type FrequencyCap, type FrequencyCaps } from './frequency-caps.js';
+import { createCoalescer, createGateSnapshot } from './gate-snapshot.js';
+import { createPctrCache } from './pctr-cache.js';
 import { createPlacementRuleService, DEFAULT_RULE, MAX_ADS_LIMIT, toPlacementRule, type PlacementRule, type PlacementRuleService } from './placement-rules.js';
 
 export const ADS_SELECT_MODEL = 'ads-ctr';
@@ -79,7 +84,8 @@ export interface AdSelectorDeps {
   /** The configured redis.prefix. */
   prefix: string;
   store: Pick<ModelStore, 'get'>;
-  features: Pick<FeatureAssembler, 'ads'>;
+  /** adsVisitors, when given, lets the pCTR cache serve models reading the visitor's features (else those score every request). */
+  features: Pick<FeatureAssembler, 'ads'> & Partial<Pick<FeatureAssembler, 'adsVisitors'>>;
   budget?: BudgetGate;
   pacer?: PacingGate;
   tokenSecret: string;
@@ -99,6 +105,12 @@ export interface AdSelectorDeps {
   defaultFrequencyCap?: FrequencyCap;
   /** Injected counters (default: Redis when given, else the database). */
   frequencyCaps?: FrequencyCaps;
+  /** How long predicted CTRs are reused per context bucket (default 5 s: the CTR windows they read span 1 h to 7 d; 0: score every request). */
+  pctrCacheMs?: number;
+  /** How often the pacing rates of every campaign are read again (default 1 s; rates change once per pacing slot). */
+  pacingRefreshMs?: number;
+  /** How often every campaign's remaining budget is read again (default 500 ms; served campaigns are always read afresh). */
+  budgetRefreshMs?: number;
 }
 
 interface CachedCampaign {
@@ -112,11 +124,18 @@ interface CachedCampaign {
 
 interface Catalog {
   loadedAt: number; campaigns: CachedCampaign[]; byId: Map<string, CachedCampaign>; rules: Map<string, PlacementRule>; placements: Set<string>;
-  /** Statically eligible campaigns (time aside) per request context. */
-  eligible: Map<string, CachedCampaign[]>;
+  /** Rule changes seen when it was loaded: an older catalog is not served. */
+  generation: number;
+  /** Per placement, the campaigns its category and advertiser rules admit (with creatives), best prior value first. */
+  byPlacement: Map<string, CachedCampaign[]>;
 }
 
 const PRIOR_CTR = CTR_PRIOR.alpha / (CTR_PRIOR.alpha + CTR_PRIOR.beta);
+const HOUR_MS = 3_600_000;
+const EMPTY_SEEN: ReadonlyMap<string, number> = new Map();
+const EMPTY_RATES: ReadonlyMap<string, number> = new Map();
+
+interface Ranked { c: CachedCampaign; creativeId: string; pctr: number; ev: number; tie: number }
 
 function stringList(v: unknown): string[] | null {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null;
@@ -139,9 +158,13 @@ export function createAdSelector(deps: AdSelectorDeps) {
 
   let catalog: Catalog | null = null;
   let loading: Promise<Catalog> | null = null;
+  let generation = 0; // bumped by every rule change: the catalog must be reloaded before serving
+  const pctrs = createPctrCache({ now, ttlMs: deps.pctrCacheMs ?? 5_000 });
+  const cachePctrs = (deps.pctrCacheMs ?? 5_000) > 0;
 
   async function loadCatalog(): Promise<Catalog> {
     const at = now();
+    const gen = generation;
     const [rows, creatives, ruleRows, placements] = await Promise.all([
       readServableCampaigns(deps.db, at), readServableCreatives(deps.db, at), readPlacementRules(deps.db), readPlacementIds(deps.db),
     ]);
@@ -161,8 +184,8 @@ export function createAdSelector(deps: AdSelectorDeps) {
     // Best prior value first (ties by id): the order the candidate limit cuts in.
     campaigns.sort((a, b) => b.priorValue - a.priorValue || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return {
-      loadedAt: at, campaigns, byId: new Map(campaigns.map((c) => [c.id, c])),
-      rules: new Map(ruleRows.map((r) => [r.placement_id, toPlacementRule(r)])), placements: new Set(placements), eligible: new Map(),
+      loadedAt: at, campaigns, byId: new Map(campaigns.map((c) => [c.id, c])), generation: gen,
+      rules: new Map(ruleRows.map((r) => [r.placement_id, toPlacementRule(r)])), placements: new Set(placements), byPlacement: new Map(),
     };
   }
 
@@ -172,11 +195,36 @@ export function createAdSelector(deps: AdSelectorDeps) {
   }
 
   async function current(): Promise<Catalog> {
-    if (!catalog) return reload();
+    // After a rule change, wait for a catalog loaded since (a load already in flight may predate it).
+    while (!catalog || catalog.generation !== generation) await reload();
     // Stale: serve this one, reload behind (a failed reload keeps the last good catalog).
     if (now() - catalog.loadedAt > refreshMs && !loading) reload().catch(() => {});
     return catalog;
   }
+
+  /** The catalog is out of date (a rule changed): the next selection waits for a fresh one. */
+  function invalidate(): void {
+    generation++;
+    reload().catch(() => {});
+  }
+
+  // Pacing rates change once per slot and budgets only shrink between charges: both are held in
+  // memory for every campaign (gate-snapshot.ts) rather than read per request per candidate. A
+  // budget snapshot may be a moment old, so the campaigns about to be served are read again
+  // (exhausted ones are dropped, remembered, and the next ones taken): none is served out of budget.
+  const pacing = deps.pacer ? createGateSnapshot((ids, at) => deps.pacer!.passThrough(ids, at), { refreshMs: deps.pacingRefreshMs ?? 1_000, now }) : null;
+  const budgets = deps.budget ? createGateSnapshot((ids, at) => deps.budget!.remaining(ids, at), { refreshMs: deps.budgetRefreshMs ?? 500, now }) : null;
+  /** Campaigns found exhausted since, by when: they stay out until a snapshot read after that says otherwise. */
+  const exhausted = new Map<string, number>();
+  const allIds = (cat: Catalog) => () => cat.campaigns.map((c) => c.id);
+  // The reads every served selection needs (picks' budgets, the visitor's features) are coalesced
+  // across the selections in flight: one round trip per turn of the event loop, not one each.
+  const verifyBudgets = deps.budget ? createCoalescer<string, number | null>((ids) => deps.budget!.remaining(ids, now())) : null;
+  const adsVisitors = deps.features.adsVisitors?.bind(deps.features);
+  const visitors = adsVisitors ? createCoalescer<string, Awaited<ReturnType<typeof adsVisitors>>[number]>(async (keys) => {
+    const got = await adsVisitors(keys.map((k) => { const i = k.indexOf('\u0000'); return { userId: k.slice(0, i) || null, ip: k.slice(i + 1) || null }; }));
+    return new Map(keys.map((k, i) => [k, got[i]!]));
+  }) : null;
 
   async function pickModel(unitId: string | null, req: SelectRequest): Promise<LoadedModel> {
     if (deps.choose) return deps.choose(unitId, req);
@@ -194,22 +242,40 @@ export function createAdSelector(deps: AdSelectorDeps) {
 
   type Rule = Omit<PlacementRule, 'placementId' | 'updatedAt'>;
 
-  /** The first static rule excluding a campaign for this request, or null; `at` null skips the time checks. */
-  function staticRule(c: CachedCampaign, rule: Rule, req: SelectRequest, at: number | null): ExclusionRule | null {
-    if (at !== null && (c.startsAt > at || (c.endsAt !== null && c.endsAt <= at))) return 'not_started';
+  /** The placement rules that depend on the campaign alone (creatives, categories, advertisers). */
+  function placementRule(c: CachedCampaign, rule: Rule): ExclusionRule | null {
     if (c.creatives.length === 0) return 'no_creatives';
-    const device = req.device ?? null, country = req.country ?? null;
-    if (rule.devices && (device === null || !rule.devices.includes(device))) return 'placement_device';
-    if (rule.countries && (country === null || !rule.countries.includes(country))) return 'placement_country';
     if (rule.allowedCategories && !c.categories.some((k) => rule.allowedCategories!.includes(k))) return 'category_not_allowed';
     if (rule.blockedCategories.length && c.categories.some((k) => rule.blockedCategories.includes(k))) return 'category_blocked';
     if (rule.allowedAdvertisers && !rule.allowedAdvertisers.includes(c.advertiserId)) return 'advertiser_not_allowed';
     if (rule.blockedAdvertisers.includes(c.advertiserId)) return 'advertiser_blocked';
+    return null;
+  }
+
+  /** The placement's device and country rules, the same for every campaign. */
+  function requestRule(rule: Rule, req: SelectRequest): ExclusionRule | null {
+    const device = req.device ?? null, country = req.country ?? null;
+    if (rule.devices && (device === null || !rule.devices.includes(device))) return 'placement_device';
+    if (rule.countries && (country === null || !rule.countries.includes(country))) return 'placement_country';
+    return null;
+  }
+
+  /** The campaign's own time window and targeting against this request. */
+  function targetingRule(c: CachedCampaign, req: SelectRequest, at: number): ExclusionRule | null {
+    if (c.startsAt > at || (c.endsAt !== null && c.endsAt <= at)) return 'not_started';
+    const device = req.device ?? null, country = req.country ?? null;
     if (c.devices && (device === null || !c.devices.includes(device))) return 'targeting_device';
     if (c.countries && (country === null || !c.countries.includes(country))) return 'targeting_country';
     // Category is context, not a property of the visitor: only a request naming one is matched.
     if (req.category && c.categories.length > 0 && !c.categories.includes(req.category)) return 'targeting_category';
     return null;
+  }
+
+  /** The first static rule excluding a campaign for this request, or null, in the documented order. */
+  function staticRule(c: CachedCampaign, rule: Rule, req: SelectRequest, at: number): ExclusionRule | null {
+    if (c.startsAt > at || (c.endsAt !== null && c.endsAt <= at)) return 'not_started';
+    if (c.creatives.length === 0) return 'no_creatives';
+    return requestRule(rule, req) ?? placementRule(c, rule) ?? targetingRule(c, req, at);
   }
 
   /** The debug text of a static exclusion (built only in debug mode). */
@@ -230,24 +296,128 @@ export function createAdSelector(deps: AdSelectorDeps) {
     }
   }
 
-  /**
-   * Campaigns passing the static rules other than time, memoised per catalog and request context
-   * (placement, device, country, category): the scan of every campaign runs once per context.
-   */
-  function staticallyEligible(cat: Catalog, rule: Rule, req: SelectRequest): readonly CachedCampaign[] {
-    const key = `${req.placementId}\u0000${req.device ?? ''}\u0000${req.country ?? ''}\u0000${req.category ?? ''}`;
-    let list = cat.eligible.get(key);
-    if (!list) {
-      list = cat.campaigns.filter((c) => staticRule(c, rule, req, null) === null);
-      if (cat.eligible.size >= 10_000) cat.eligible.clear(); // unbounded contexts (free-text categories) must not grow it forever
-      cat.eligible.set(key, list);
-    }
+  /** The placement's campaign list, computed once per catalog (rules are part of the catalog). */
+  function placementList(cat: Catalog, placementId: string, rule: Rule): readonly CachedCampaign[] {
+    let list = cat.byPlacement.get(placementId);
+    if (!list) cat.byPlacement.set(placementId, list = cat.campaigns.filter((c) => placementRule(c, rule) === null));
     return list;
   }
 
+  /**
+   * The pCTR cache bucket of this request: placement, device, UTC hour, and the visitor's own
+   * features when the model reads them (null: the model reads visitor features this assembler
+   * cannot fetch, so nothing is cached).
+   */
+  async function bucketKey(m: LoadedModel, req: SelectRequest, at: number): Promise<string | null> {
+    const reads = adsVisitorInputs(m);
+    let visitor = '';
+    if ((reads.user && req.userId) || (reads.ip && req.ip)) {
+      if (!visitors) return null;
+      const k = `${reads.user ? req.userId ?? '' : ''}\u0000${reads.ip ? req.ip ?? '' : ''}`;
+      const v = (await visitors([k])).get(k)!;
+      // A visitor the store knows nothing of reads like an anonymous one: they share a bucket.
+      if (reads.user && v.user.found) visitor += `u${JSON.stringify(v.user.values)}`;
+      if (reads.ip && v.ip.found) visitor += `i${JSON.stringify(v.ip.values)}`;
+    }
+    return `${req.placementId}\u0000${req.device ?? ''}\u0000${Math.floor(at / HOUR_MS)}\u0000${visitor}`;
+  }
+
+  async function scoreFresh(m: LoadedModel, req: SelectRequest, creativeIds: string[]): Promise<ArrayLike<number>> {
+    const a = await deps.features.ads(m, { placementId: req.placementId, userId: req.userId ?? null, ip: req.ip ?? null, device: req.device ?? null, creativeIds });
+    return m.compiled.predict(a.rows, a.n);
+  }
+
+  /**
+   * Debug: every campaign checked in the documented order (static rules, frequency cap, budget,
+   * pacing, candidate limit), the gates asked about every statically eligible campaign.
+   */
+  async function candidatesExact(cat: Catalog, rule: Rule, req: SelectRequest, subject: string | null, at: number, exclude: (c: CachedCampaign, rule: ExclusionRule, detail: string) => void): Promise<CachedCampaign[]> {
+    const eligible: CachedCampaign[] = [];
+    for (const c of cat.campaigns) {
+      const code = staticRule(c, rule, req, at);
+      if (code) exclude(c, code, staticDetail(c, rule, req, code, at)); else eligible.push(c);
+    }
+    const ids = eligible.map((c) => c.id);
+    const [seen, budgets, rates] = await Promise.all([
+      subject && ids.length ? caps.seen(subject, ids, at) : new Map<string, number>(),
+      deps.budget && ids.length ? deps.budget.remaining(ids, at) : new Map<string, number | null>(),
+      deps.pacer && ids.length ? deps.pacer.passThrough(ids, at) : EMPTY_RATES,
+    ]);
+    const candidates: CachedCampaign[] = [];
+    let creativeCount = 0;
+    for (const c of eligible) {
+      const count = seen.get(c.id) ?? 0;
+      if (count >= c.cap.count) { exclude(c, 'frequency_cap', `${count} of ${c.cap.count} impressions in ${c.cap.windowMs} ms`); continue; }
+      const left = budgets.get(c.id);
+      if (typeof left === 'number' && left <= 0) { exclude(c, 'budget', `remaining ${left} ${c.currency} minor units`); continue; }
+      const rate = rates.get(c.id);
+      if (rate !== undefined && !(random() < rate)) { exclude(c, 'pacing', `pass-through rate ${rate}`); continue; }
+      if (creativeCount + c.creatives.length > maxScored && candidates.length > 0) {
+        exclude(c, 'candidate_limit', `beyond the ${maxScored} best creatives at the prior CTR`);
+        continue;
+      }
+      candidates.push(c);
+      creativeCount += c.creatives.length;
+    }
+    return candidates;
+  }
+
+  /**
+   * Serving: the same candidates as the exact walk, found by walking the placement's list only as
+   * far as the candidate limit. The gates are asked about a stretch at a time (usually one): the
+   * campaigns passing this request's checks that could still fit, with room for some to fail caps,
+   * budget or pacing. A campaign that cannot fit is skipped before any gate (it would be cut anyway).
+   */
+  async function candidatesFast(cat: Catalog, rule: Rule, req: SelectRequest, subject: string | null, at: number): Promise<CachedCampaign[]> {
+    const candidates: CachedCampaign[] = [];
+    if (requestRule(rule, req)) return candidates;
+    const list = placementList(cat, req.placementId, rule);
+    const [rates, left] = await Promise.all([
+      pacing ? pacing.get(allIds(cat), at).then((x) => x.values) : EMPTY_RATES,
+      budgets ? budgets.get(allIds(cat), at) : null,
+    ]);
+    const outOfBudget = (id: string): boolean => {
+      if (!left) return false;
+      const v = left.values.get(id);
+      if (typeof v === 'number' && v <= 0) return true;
+      const since = exhausted.get(id);
+      if (since === undefined) return false;
+      if (since >= left.readAt) return true;
+      exhausted.delete(id); // the snapshot was read after: it knows
+      return false;
+    };
+    let next = 0, creativeCount = 0;
+    while (creativeCount < maxScored && next < list.length) {
+      const room = maxScored - creativeCount;
+      const want = room + Math.max(8, room >> 1); // creatives gathered: the room plus slack for gate failures
+      const stretch: CachedCampaign[] = [];
+      let gathered = 0;
+      for (; next < list.length && gathered < want; next++) {
+        const c = list[next]!;
+        if (candidates.length > 0 && c.creatives.length > room) continue;
+        if (targetingRule(c, req, at) !== null) continue;
+        stretch.push(c);
+        gathered += c.creatives.length;
+      }
+      if (stretch.length === 0) break;
+      const seen = subject ? await caps.seen(subject, stretch.map((c) => c.id), at) : EMPTY_SEEN;
+      for (const c of stretch) {
+        if (creativeCount >= maxScored) break;
+        if ((seen.get(c.id) ?? 0) >= c.cap.count) continue;
+        if (creativeCount + c.creatives.length > maxScored && candidates.length > 0) continue;
+        if (outOfBudget(c.id)) continue;
+        const rate = rates.get(c.id);
+        if (rate !== undefined && !(random() < rate)) continue;
+        candidates.push(c);
+        creativeCount += c.creatives.length;
+      }
+    }
+    return candidates;
+  }
+
   return {
-    /** Placement rules, stored; a change reloads the catalog. */
-    rules: createPlacementRuleService({ db: deps.db, now, onChange: () => { reload().catch(() => {}); } }) as PlacementRuleService,
+    /** Placement rules, stored; a change reloads the catalog before the next selection. */
+    rules: createPlacementRuleService({ db: deps.db, now, onChange: invalidate }) as PlacementRuleService,
     frequencyCaps: caps,
 
     async select(req: SelectRequest): Promise<SelectResult> {
@@ -262,56 +432,23 @@ export function createAdSelector(deps: AdSelectorDeps) {
       const exclude = (c: CachedCampaign, rule: ExclusionRule, detail: string) => { if (debug) excluded.push({ campaignId: c.id, rule, detail }); };
       const unitId = req.userId ?? req.sessionId ?? null;
       const modelPromise = pickModel(unitId, req);
-      modelPromise.catch(() => {}); // awaited below; the dynamic checks run meanwhile
+      modelPromise.catch(() => {}); // awaited below; the gates run meanwhile
+      const keyPromise = debug || !cachePctrs ? null : modelPromise.then((m) => bucketKey(m, req, at));
+      keyPromise?.catch(() => {});
 
-      // 1. Static rules, in memory (debug walks every campaign to name each one's rule).
-      let eligible: CachedCampaign[];
-      if (debug) {
-        eligible = [];
-        for (const c of cat.campaigns) {
-          const code = staticRule(c, rule, req, at);
-          if (code) exclude(c, code, staticDetail(c, rule, req, code, at)); else eligible.push(c);
-        }
-      } else {
-        eligible = staticallyEligible(cat, rule, req).filter((c) => c.startsAt <= at && (c.endsAt === null || c.endsAt > at));
-      }
-
-      // 2. Frequency caps (one round trip), budget and pacing, side by side.
-      const ids = eligible.map((c) => c.id);
+      // 1–3. Static rules, frequency caps, budget, pacing and the candidate limit.
       const subject = req.userId ? req.userId : req.sessionId ? `session:${req.sessionId}` : null;
-      const [seen, budgets, rates] = await Promise.all([
-        subject && ids.length ? caps.seen(subject, ids, at) : new Map<string, number>(),
-        deps.budget && ids.length ? deps.budget.remaining(ids, at) : new Map<string, number | null>(),
-        deps.pacer && ids.length ? deps.pacer.passThrough(ids, at) : new Map<string, number>(),
-      ]);
-      const candidates: CachedCampaign[] = [];
-      let creativeCount = 0;
-      for (const c of eligible) {
-        const count = seen.get(c.id) ?? 0;
-        if (count >= c.cap.count) { exclude(c, 'frequency_cap', `${count} of ${c.cap.count} impressions in ${c.cap.windowMs} ms`); continue; }
-        const left = budgets.get(c.id);
-        if (typeof left === 'number' && left <= 0) { exclude(c, 'budget', `remaining ${left} ${c.currency} minor units`); continue; }
-        const rate = rates.get(c.id);
-        if (rate !== undefined && !(random() < rate)) { exclude(c, 'pacing', `pass-through rate ${rate}`); continue; }
-        // 3. The candidate limit: campaigns come in prior-value order.
-        if (creativeCount + c.creatives.length > maxScored && candidates.length > 0) {
-          if (!debug && creativeCount >= maxScored) break; // nothing more fits
-          exclude(c, 'candidate_limit', `beyond the ${maxScored} best creatives at the prior CTR`);
-          continue;
-        }
-        candidates.push(c);
-        creativeCount += c.creatives.length;
-      }
+      const candidates = debug ? await candidatesExact(cat, rule, req, subject, at, exclude) : await candidatesFast(cat, rule, req, subject, at);
 
-      // 4. pCTR of every candidate creative, one batch.
+      // 4. pCTR of every candidate creative: one batch, or the bucket's cache and a batch of its misses.
       const m = await modelPromise;
-      const creativeIds = candidates.flatMap((c) => c.creatives);
+      const creativeIds: string[] = [];
+      for (const c of candidates) for (const id of c.creatives) creativeIds.push(id);
       let scores: ArrayLike<number> = [];
       if (creativeIds.length) {
-        const a = await deps.features.ads(m, { placementId: req.placementId, userId: req.userId ?? null, ip: req.ip ?? null, device: req.device ?? null, creativeIds });
-        scores = m.compiled.predict(a.rows, a.n);
+        const key = keyPromise ? await keyPromise : null;
+        scores = key === null ? await scoreFresh(m, req, creativeIds) : await pctrs.get(m, key, creativeIds, (ids) => scoreFresh(m, req, ids));
       }
-      interface Ranked { c: CachedCampaign; creativeId: string; pctr: number; ev: number; tie: number }
       const ranked: Ranked[] = [];
       let k = 0;
       for (const c of candidates) {
@@ -326,17 +463,43 @@ export function createAdSelector(deps: AdSelectorDeps) {
         if (best) { best.tie = random(); ranked.push(best); } else exclude(c, 'min_pctr', `best pCTR ${bestPctr.toFixed(5)} < ${rule.minPctr}`);
       }
 
-      // 5. Rank by expected value (ties at random), one per advertiser, up to the count.
+      // 5. Rank by expected value (ties at random), one per advertiser, up to the count. Serving
+      // (budget snapshot): the picks' budgets are read afresh; an exhausted one drops out and the picking reruns.
       ranked.sort((a, b) => b.ev - a.ev || a.tie - b.tie);
       const want = Math.min(req.count, rule.maxAds);
-      const advertisers = new Set<string>();
+      const pickFrom = (pool: readonly Ranked[], record: boolean): Ranked[] => {
+        const advertisers = new Set<string>();
+        const picks: Ranked[] = [];
+        for (const r of pool) {
+          if (picks.length >= want) { if (!record) break; exclude(r.c, 'outranked', `expected value ${r.ev.toFixed(4)} below the ${want} shown`); continue; }
+          if (rule.onePerAdvertiser && advertisers.has(r.c.advertiserId)) { if (record) exclude(r.c, 'one_per_advertiser', `advertiser ${r.c.advertiserId} already shown here`); continue; }
+          advertisers.add(r.c.advertiserId);
+          picks.push(r);
+        }
+        return picks;
+      };
+      let pool: readonly Ranked[] = ranked;
+      let picks = pickFrom(pool, debug);
+      if (!debug && verifyBudgets) {
+        const verified = new Set<string>();
+        for (;;) {
+          const fresh = picks.filter((r) => !verified.has(r.c.id)).map((r) => r.c.id);
+          if (fresh.length === 0) break;
+          const remaining = await verifyBudgets(fresh);
+          const out = new Set(fresh.filter((id) => { const v = remaining.get(id); return typeof v === 'number' && v <= 0; }));
+          for (const id of fresh) if (!out.has(id)) verified.add(id);
+          if (out.size === 0) break;
+          const t = now();
+          for (const id of out) exhausted.set(id, t);
+          pool = pool.filter((r) => !out.has(r.c.id));
+          picks = pickFrom(pool, false);
+        }
+      }
       const results: SelectedAd[] = [];
-      for (const r of ranked) {
-        if (results.length >= want) { exclude(r.c, 'outranked', `expected value ${r.ev.toFixed(4)} below the ${want} shown`); continue; }
-        if (rule.onePerAdvertiser && advertisers.has(r.c.advertiserId)) { exclude(r.c, 'one_per_advertiser', `advertiser ${r.c.advertiserId} already shown here`); continue; }
-        advertisers.add(r.c.advertiserId);
+      const nonce = picks.length ? randomBytes(12 * picks.length) : null; // one random draw for every impression id of the answer
+      for (const r of picks) {
         const payload: ImpressionToken = {
-          impressionId: `imp_${randomBytes(12).toString('base64url')}`, campaignId: r.c.id, creativeId: r.creativeId, placementId: req.placementId,
+          impressionId: `imp_${nonce!.subarray(12 * results.length, 12 * results.length + 12).toString('base64url')}`, campaignId: r.c.id, creativeId: r.creativeId, placementId: req.placementId,
           userId: req.userId ?? null, bidType: r.c.bidType, priceMinor: r.c.bidMinor, currency: r.c.currency, issuedAt: at, expiresAt: at + ttl,
         };
         results.push({
@@ -360,9 +523,13 @@ export function createAdSelector(deps: AdSelectorDeps) {
       return caps.recordImpression(subject, token.campaignId, at, this.capOf(token.campaignId));
     },
 
-    /** Reloads campaigns, creatives and rules now. */
+    /** Reloads campaigns, creatives and rules now; selections from this call on wait for the new catalog. */
     async refresh(): Promise<void> {
-      await reload();
+      invalidate();
+      await current();
     },
+
+    /** Creatives whose pCTR came from the cache, and scored ones, since the start. */
+    pctrCacheStats: () => pctrs.stats(),
   };
 }
