@@ -114,18 +114,31 @@ export interface LedgerRow {
 }
 
 /**
- * The ledger rows in [from, to), oldest first, streamed (mysql2's row stream, better-sqlite3's
- * iterator): memory stays flat however many rows. On SQLite the connection is held until the
- * iteration ends or is abandoned.
+ * The ledger rows in [from, to), oldest first, read in keyset pages of `pageSize` along the
+ * (event_at, id) order of the time index: the first page arrives at once however long the range
+ * (a cursor over the whole range makes MySQL sort it all before the first row), memory stays flat,
+ * and no connection is held between pages (SQLite has only one). Rows written meanwhile may be
+ * included if they sort after the page being read: the ledger is append-only, in time order.
  */
-export function streamLedger(db: Db, f: LedgerFilter, chunkSize = 1000): AsyncIterableIterator<LedgerRow> {
-  let q = untyped(db).selectFrom('transaction as t')
-    .leftJoin('job as j', 'j.id', 't.job_id')
-    .leftJoin('category as c', 'c.id', 'j.category_id')
-    .select(['t.id', 't.event_at', 't.kind', 't.status', 't.amount_minor', 't.currency', 't.user_id', 't.job_id', 't.hire_id', 't.campaign_id', 'c.slug as category'])
-    .where('t.event_at', '>=', f.from).where('t.event_at', '<', f.to);
-  if (f.currency) q = q.where('t.currency', '=', f.currency);
-  if (f.kind) q = q.where('t.kind', '=', f.kind);
-  if (f.status) q = q.where('t.status', '=', f.status);
-  return q.orderBy('t.event_at').orderBy('t.id').stream(chunkSize) as AsyncIterableIterator<LedgerRow>;
+export async function* streamLedger(db: Db, f: LedgerFilter, pageSize = 5000): AsyncGenerator<LedgerRow> {
+  let after: { at: number; id: string } | null = null;
+  for (;;) {
+    let q = untyped(db).selectFrom('transaction as t')
+      .leftJoin('job as j', 'j.id', 't.job_id')
+      .leftJoin('category as c', 'c.id', 'j.category_id')
+      .select(['t.id', 't.event_at', 't.kind', 't.status', 't.amount_minor', 't.currency', 't.user_id', 't.job_id', 't.hire_id', 't.campaign_id', 'c.slug as category'])
+      .where('t.event_at', '>=', f.from).where('t.event_at', '<', f.to);
+    if (f.currency) q = q.where('t.currency', '=', f.currency);
+    if (f.kind) q = q.where('t.kind', '=', f.kind);
+    if (f.status) q = q.where('t.status', '=', f.status);
+    const from = after;
+    if (from) q = q.where((eb) => eb.or([eb('t.event_at', '>', from.at), eb.and([eb('t.event_at', '=', from.at), eb('t.id', '>', from.id)])]));
+    // A small first page: the first byte of a download waits for it.
+    const limit = from ? pageSize : Math.min(500, pageSize);
+    const page = await q.orderBy('t.event_at').orderBy('t.id').limit(limit).execute() as LedgerRow[];
+    for (const row of page) yield row;
+    if (page.length < limit) return;
+    const last = page[page.length - 1]!;
+    after = { at: Number(last.event_at), id: last.id };
+  }
 }
