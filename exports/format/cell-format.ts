@@ -94,8 +94,22 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 
 const DAY_MS = 86_400_000;
 
-/** Days since 1970-01-01 → "YYYY-MM-DD", in integer arithmetic (Hinnant's civil_from_days); no Date per cell. */
+const civilCache = new Map<number, string>();
+const CIVIL_CACHE_LIMIT = 20_000;
+
+/** Days since 1970-01-01 → "YYYY-MM-DD", remembered: an export's rows share few days. */
 function civilDate(days: number): string {
+  let s = civilCache.get(days);
+  if (s === undefined) {
+    if (civilCache.size >= CIVIL_CACHE_LIMIT) civilCache.clear();
+    s = civilDateOf(days);
+    civilCache.set(days, s);
+  }
+  return s;
+}
+
+/** Days since 1970-01-01 → "YYYY-MM-DD", in integer arithmetic (Hinnant's civil_from_days); no Date per cell. */
+function civilDateOf(days: number): string {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;

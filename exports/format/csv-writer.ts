@@ -67,9 +67,11 @@ export async function writeCsv(
         if (v === null) cell = '';
         else if (text[i]) cell = typeof v === 'string' && !NEEDS_WORK.test(v) ? v : csvField(formats[i]!(v, row));
         else cell = formats[i]!(v, row);
-        line += i === 0 ? cell : `,${cell}`;
+        if (i > 0) line += ',';
+        line += cell;
       }
-      chunk += `${line}\r\n`;
+      chunk += line;
+      chunk += '\r\n';
       rows++;
       if (rows % PROGRESS_EVERY === 0) opts.onProgress?.(rows);
       if (chunk.length >= CHUNK_CHARS) await flush();

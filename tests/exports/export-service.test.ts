@@ -136,7 +136,7 @@ describe.each(['sqlite', 'mysql'] as const)('export service (%s)', (dialect) => 
   });
 
   it('streams a CSV: header, rows, suppression of groups under k, pseudonymised ids', async () => {
-    const opened = await x.open('numbers', 'csv', { n: '6', user: 'u_42' }, { keyId: 'k1', admin: false });
+    const opened = await x.open('numbers', 'csv', { n: '6', user: 'client-42' }, { keyId: 'k1', admin: false });
     expect(opened.fileName).toMatch(/^numbers_\d{4}-\d{2}-\d{2}_\d{4}-\d{2}-\d{2}\.csv$/);
     expect(opened.contentType).toMatch(/text\/csv/);
     const { out, text } = collect();
@@ -145,14 +145,14 @@ describe.each(['sqlite', 'mysql'] as const)('export service (%s)', (dialect) => 
     expect(rows.map((r) => r.I)).toEqual(['3', '4', '5']); // units 0, 1, 2 are under k = 3
     expect(res).toEqual({ rows: 3, suppressed: 3 });
     expect(rows[0]!.Amount).toBe('3.00');
-    expect(rows[0]!.User).not.toContain('u_42');
+    expect(rows[0]!.User).not.toContain('client-42');
     // The same key gives the same pseudonym (kept in the database), the admin gets the raw id.
     const again = collect();
-    await (await x.open('numbers', 'csv', { n: '4', user: 'u_42' }, { keyId: 'k2', admin: false })).write(again.out);
+    await (await x.open('numbers', 'csv', { n: '4', user: 'client-42' }, { keyId: 'k2', admin: false })).write(again.out);
     expect((parse(again.text(), { columns: true }) as Record<string, string>[])[0]!.User).toBe(rows[0]!.User);
     const admin = collect();
-    await (await x.open('numbers', 'csv', { n: '4', user: 'u_42' }, { keyId: 'k0', admin: true })).write(admin.out);
-    expect((parse(admin.text(), { columns: true }) as Record<string, string>[])[0]!.User).toBe('u_42');
+    await (await x.open('numbers', 'csv', { n: '4', user: 'client-42' }, { keyId: 'k0', admin: true })).write(admin.out);
+    expect((parse(admin.text(), { columns: true }) as Record<string, string>[])[0]!.User).toBe('client-42');
   });
 
   it('refuses unknown reports and formats before any byte', async () => {
@@ -231,13 +231,13 @@ describe.each(['sqlite', 'mysql'] as const)('export service (%s)', (dialect) => 
   });
 
   it('runs a scheduled export as a job nobody owns, pseudonymised', async () => {
-    const sx = make(['daily=numbers:csv@0 6 * * *?n=7&user=u_1']);
+    const sx = make(['daily=numbers:csv@0 6 * * *?n=7&user=client-1']);
     const scheduled = sx.jobs().find((j) => j.name === 'exports.scheduled')!;
     const res = await scheduled.handler({ schedule: 'daily' } as never, { log: platform.log } as never) as { job: string };
     await until(async () => (await x.getJob(res.job, { keyId: 'anyone', admin: false })).status === 'done');
     const job = await x.getJob(res.job, { keyId: 'anyone', admin: false });
     expect(job).toMatchObject({ schedule: 'daily', rowsWritten: 4 });
     const text = readFileSync(join(dir, `${job.id}.csv`), 'utf8');
-    expect(text).not.toContain('u_1,');
+    expect(text).not.toContain('client-1');
   });
 });
