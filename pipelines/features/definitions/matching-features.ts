@@ -393,14 +393,43 @@ export interface PairInput {
   proximity: Proximity | null;
 }
 
-const list = (v: FeatureValue | undefined): string[] => (Array.isArray(v) ? (v as unknown[]).map(String) : []);
+// Pair features run for every candidate of every ranking, over the same provider and job values
+// (the scoring entity cache hands out the same objects): each list's string form and Set are built
+// once per value and remembered by identity. They are read only, never mutated.
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+const lists = new WeakMap<object, readonly string[]>();
+const sets = new WeakMap<object, ReadonlySet<string>>();
+const joined = new WeakMap<object, WeakMap<object, readonly string[]>>();
+const list = (v: FeatureValue | undefined): readonly string[] => {
+  if (!Array.isArray(v)) return NO_STRINGS;
+  let l = lists.get(v);
+  if (l === undefined) {
+    l = (v as unknown[]).every((x) => typeof x === 'string') ? v as string[] : (v as unknown[]).map(String);
+    lists.set(v, l);
+  }
+  return l;
+};
+const setOf = (v: FeatureValue | undefined): ReadonlySet<string> => {
+  if (!Array.isArray(v)) return new Set();
+  let s = sets.get(v);
+  if (s === undefined) { s = new Set(list(v)); sets.set(v, s); }
+  return s;
+};
+/** `a` then `b` as one list, remembered per pair of lists. */
+const concat = (a: FeatureValue | undefined, b: FeatureValue | undefined): readonly string[] => {
+  if (!Array.isArray(a) || !Array.isArray(b)) return [...list(a), ...list(b)];
+  let byB = joined.get(a);
+  if (byB === undefined) { byB = new WeakMap(); joined.set(a, byB); }
+  let l = byB.get(b);
+  if (l === undefined) { l = [...list(a), ...list(b)]; byB.set(b, l); }
+  return l;
+};
 const numv = (v: FeatureValue | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: FeatureValue | undefined): string | null => (typeof v === 'string' ? v : null);
 const fmtH = (h: number) => `UTC${h >= 0 ? '+' : '−'}${Math.abs(h)}`;
 
-function overlap(want: readonly string[], have: readonly string[]): { hit: string[]; n: number } {
-  const s = new Set(have);
-  return { hit: want.filter((x) => s.has(x)), n: want.length };
+function overlap(want: readonly string[], have: ReadonlySet<string>): { hit: string[]; n: number } {
+  return { hit: want.filter((x) => have.has(x)), n: want.length };
 }
 
 function offsets(i: PairInput): { provider: number | null; client: number | null } {
@@ -450,10 +479,10 @@ function fallbackIdf(idf: ReadonlyMap<string, number>): number {
 }
 
 function idfWeights(i: PairInput): PairPart {
-  const want = [...list(i.job.required_skill_ids), ...list(i.job.nice_skill_ids)];
+  const want = concat(i.job.required_skill_ids, i.job.nice_skill_ids);
   if (want.length === 0) return { value: null, text: 'the job lists no skills' };
   const fallback = fallbackIdf(i.ctx.idf);
-  const have = new Set(list(i.provider.skill_ids));
+  const have = setOf(i.provider.skill_ids);
   let num = 0, den = 0;
   const hits: { s: string; w: number }[] = [];
   for (const s of want) {
@@ -471,7 +500,7 @@ function idfWeights(i: PairInput): PairPart {
   };
 }
 
-function share(want: string[], have: string[], what: string, none: string): { value: number | null; text: string } {
+function share(want: readonly string[], have: ReadonlySet<string>, what: string, none: string): { value: number | null; text: string } {
   if (want.length === 0) return { value: null, text: none };
   const o = overlap(want, have);
   return { value: round(o.hit.length / o.n), text: `${o.hit.length} of ${o.n} ${what}` };
@@ -491,24 +520,24 @@ export const matchPair: CatalogSet<PairInput> = {
   description: 'Provider × job features computed per request from provider_profile, job_profile, skill_idf and the connection graph',
   features: [
     pair('required_skill_coverage', 'float', 'share of the job\'s required skills the provider has; null when none required',
-      (i) => share(list(i.job.required_skill_ids), list(i.provider.skill_ids), 'required skills', 'the job requires no skills')),
+      (i) => share(list(i.job.required_skill_ids), setOf(i.provider.skill_ids), 'required skills', 'the job requires no skills')),
     pair('skill_overlap_idf', 'float', 'IDF-weighted share of the job\'s skills (required and nice-to-have) the provider has', idfWeights),
     pair('nice_to_have_overlap', 'float', 'share of the job\'s nice-to-have skills the provider has; null when none',
-      (i) => share(list(i.job.nice_skill_ids), list(i.provider.skill_ids), 'nice-to-have skills', 'the job lists no nice-to-have skills')),
+      (i) => share(list(i.job.nice_skill_ids), setOf(i.provider.skill_ids), 'nice-to-have skills', 'the job lists no nice-to-have skills')),
     pair('qualification_match', 'float', 'share of the job\'s required qualifications the provider holds; null when none required',
-      (i) => share(list(i.job.qualification_ids), list(i.provider.qualification_ids), 'required qualifications', 'the job requires no qualification')),
+      (i) => share(list(i.job.qualification_ids), setOf(i.provider.qualification_ids), 'required qualifications', 'the job requires no qualification')),
     pair('category_match', 'float', '1 when one of the provider\'s skill categories is the job\'s, 0.5 when one shares its parent, else 0', (i) => {
       const cat = str(i.job.category_id), parent = str(i.job.parent_category_id);
       if (!cat) return { value: null, text: 'the job has no category' };
-      if (list(i.provider.categories).includes(cat)) return { value: 1, text: `works in the job's category ${cat}` };
-      if (parent && (list(i.provider.parent_categories).includes(parent) || list(i.provider.categories).includes(parent))) {
+      if (setOf(i.provider.categories).has(cat)) return { value: 1, text: `works in the job's category ${cat}` };
+      if (parent && (setOf(i.provider.parent_categories).has(parent) || setOf(i.provider.categories).has(parent))) {
         return { value: 0.5, text: `works in the same parent category ${parent}` };
       }
       return { value: 0, text: `no skills in ${cat} or its parent` };
     }),
     pair('price_fit', 'float', `1 when the hourly rate is within the job's hourly budget, else exp(−ln(rate/nearest bound)²/2σ²), σ = ${PRICE_FIT_SIGMA}; null across currencies`, priceFit),
     pair('seo_tag_overlap', 'float', 'share of the job\'s SEO tags found on jobs the provider was hired for; null when the job has none',
-      (i) => share(list(i.job.seo_tags), list(i.provider.seo_tags), 'of the job\'s tags on past hires', 'the job has no SEO tags')),
+      (i) => share(list(i.job.seo_tags), setOf(i.provider.seo_tags), 'of the job\'s tags on past hires', 'the job has no SEO tags')),
     pair('network_hops', 'int', 'hops from the provider to the job\'s client in the connection graph, 1–3; null beyond 3 or without a graph', (i) => {
       if (!i.proximity) return { value: null, text: 'no connection graph' };
       const { hops, via, shared } = i.proximity;
@@ -525,7 +554,7 @@ export const matchPair: CatalogSet<PairInput> = {
       i.proximity ? { value: i.proximity.shared, text: `${i.proximity.shared} shared connection${i.proximity.shared === 1 ? '' : 's'} with the client` } : { value: null, text: 'no connection graph' })),
     pair('past_client_work', 'bool', 'the provider was hired by this client before', (i) => {
       const c = str(i.job.client_id);
-      const yes = c !== null && list(i.provider.client_ids).includes(c);
+      const yes = c !== null && setOf(i.provider.client_ids).has(c);
       return { value: yes, text: yes ? `worked for client ${c} before` : 'never hired by this client' };
     }),
     pair('smoothed_rating', 'float', 'provider_profile.smoothed_rating', (i) => ({ value: numv(i.provider.smoothed_rating), text: `rating ${numv(i.provider.smoothed_rating)?.toFixed(2) ?? 'unknown'} (smoothed)` })),
