@@ -15,9 +15,11 @@ export async function getExportJob(db: Db | Tx, id: string): Promise<ExportJobRo
   return db.selectFrom('export_job').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listExportJobs(db: Db | Tx, opts: { requestedBy?: string | null; limit: number }): Promise<ExportJobRow[]> {
+/** Newest first; with `visibleTo`, only that key's jobs and scheduled ones (nobody's). */
+export async function listExportJobs(db: Db | Tx, opts: { visibleTo?: string | null; limit: number }): Promise<ExportJobRow[]> {
   let q = db.selectFrom('export_job').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit);
-  if (opts.requestedBy !== undefined) q = opts.requestedBy === null ? q.where('requested_by', 'is', null) : q.where('requested_by', '=', opts.requestedBy);
+  const key = opts.visibleTo;
+  if (key !== undefined) q = q.where((eb) => (key === null ? eb('requested_by', 'is', null) : eb.or([eb('requested_by', '=', key), eb('requested_by', 'is', null)])));
   return q.execute();
 }
 

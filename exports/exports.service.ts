@@ -194,7 +194,8 @@ export function createExportService(deps: {
 
   function writer(def: ReportDefinition, format: ExportFormat, parsed: ParsedParams, prepared: { output: ReportOutput; suppressed: () => number }, bom: boolean) {
     return async (out: Writable, opts: { signal?: AbortSignal; onProgress?: (rows: number) => void } = {}) => {
-      const notes = [...(prepared.output.notes ?? []), `Groups describing fewer than ${settings.minGroupSize} units are suppressed.`];
+      const aggregate = prepared.output.sheets.some((sh) => sh.unitsKey);
+      const notes = [...(prepared.output.notes ?? []), ...(aggregate ? [`Groups describing fewer than ${settings.minGroupSize} units are suppressed.`] : [])];
       const common = {
         title: def.title, params: parsed.shown, notes, bom,
         ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -309,8 +310,8 @@ export function createExportService(deps: {
       return toJob(await findJob(id, caller));
     },
     async listJobs(caller: ExportCaller, limit = 50): Promise<ExportJob[]> {
-      const rows = await listExportJobs(deps.db.db, { limit: caller.admin ? limit : limit * 4 });
-      return rows.filter((r) => visible(r, caller)).slice(0, limit).map(toJob);
+      const rows = await listExportJobs(deps.db.db, caller.admin ? { limit } : { visibleTo: caller.keyId, limit });
+      return rows.map(toJob);
     },
     /** The finished file of a job, while it lasts. */
     async openFile(id: string, caller: ExportCaller): Promise<{ stream: Readable; fileName: string; contentType: string; size: number }> {

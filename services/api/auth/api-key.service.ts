@@ -54,6 +54,17 @@ export function createApiKeyService(deps: { db: Db; audit: AuditLog; cacheTtlMs:
     return { key, apiKey: toApiKey(row) };
   }
 
+  /** A key's principal through the verification cache (by hash or by id), valid until revoked or expired. */
+  async function cachedPrincipal(cacheKey: string, t: number, find: () => Promise<ApiKeyTable | undefined>): Promise<Principal | null> {
+    const hit = cache.get(cacheKey);
+    if (hit && hit.until > t) return hit.principal;
+    const row = await find();
+    const valid = row && row.revoked_at === null && (row.expires_at === null || Number(row.expires_at) > t);
+    const principal = valid ? { keyId: row.id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[] } : null;
+    if (deps.cacheTtlMs > 0) cache.set(cacheKey, { principal, until: Math.min(t + deps.cacheTtlMs, row?.expires_at ? Number(row.expires_at) : Infinity) });
+    return principal;
+  }
+
   return {
     create: (cmd: CreateKeyCommand, actor: Actor) => create(cmd, actor),
 
@@ -77,15 +88,7 @@ export function createApiKeyService(deps: { db: Db; audit: AuditLog; cacheTtlMs:
     async authenticate(key: string): Promise<Principal | null> {
       const hash = hashKey(key);
       const t = now();
-      const hit = cache.get(hash);
-      if (hit && hit.until > t) return hit.principal;
-      const row = await findApiKeyByHash(deps.db, hash);
-      const valid = row && row.revoked_at === null && (row.expires_at === null || Number(row.expires_at) > t);
-      const principal = valid ? { keyId: row.id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[] } : null;
-      if (deps.cacheTtlMs > 0) {
-        const until = Math.min(t + deps.cacheTtlMs, row?.expires_at ? Number(row.expires_at) : Infinity);
-        cache.set(hash, { principal, until });
-      }
+      const principal = await cachedPrincipal(hash, t, () => findApiKeyByHash(deps.db, hash));
       if (principal && t - (touched.get(principal.keyId) ?? 0) > TOUCH_EVERY_MS) {
         touched.set(principal.keyId, t);
         await touchApiKey(deps.db, principal.keyId, t);
@@ -94,16 +97,7 @@ export function createApiKeyService(deps: { db: Db; audit: AuditLog; cacheTtlMs:
     },
 
     /** The principal of a key by its id (console sessions name the key), null when revoked or expired. */
-    async principalById(id: string): Promise<Principal | null> {
-      const t = now();
-      const hit = cache.get(`id:${id}`);
-      if (hit && hit.until > t) return hit.principal;
-      const row = await findApiKey(deps.db, id);
-      const valid = row && row.revoked_at === null && (row.expires_at === null || Number(row.expires_at) > t);
-      const principal = valid ? { keyId: row.id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[] } : null;
-      if (deps.cacheTtlMs > 0) cache.set(`id:${id}`, { principal, until: Math.min(t + deps.cacheTtlMs, row?.expires_at ? Number(row.expires_at) : Infinity) });
-      return principal;
-    },
+    principalById: (id: string): Promise<Principal | null> => cachedPrincipal(`id:${id}`, now(), () => findApiKey(deps.db, id)),
 
     /**
      * Start-up: make sure an admin key exists. With GIGINTEL_ADMIN_KEY set, that key is registered
