@@ -30,6 +30,12 @@ export function currencyExponent(currency: string, column = 'currency'): number 
  * 1e-7 → "0.0000001"), keeping JS's shortest round-trip digits. Non-finite → "" (an empty cell).
  */
 export function plainNumber(x: number): string {
+  if (Number.isInteger(x)) {
+    if (x < 1e21 && x > -1e21) return '' + x; // never in exponent form in this range
+  } else {
+    const short = shortDecimal(x);
+    if (short !== undefined) return short;
+  }
   if (!Number.isFinite(x)) return '';
   const s = String(x);
   const e = s.indexOf('e');
@@ -45,6 +51,32 @@ export function plainNumber(x: number): string {
   else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
   else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
   return negative ? `-${out}` : out;
+}
+
+const DECIMAL_SCALES = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * The text String(x) gives for a non-integer with at most 15 significant digits (0.345, -12.5,
+ * 18795.05), found in integer arithmetic: V8's shortest-digits search costs ~250 ns a call, and
+ * report numbers are mostly such short decimals. The smallest k for which round(|x|·10^k) / 10^k
+ * is x again gives the fewest digits that read back as x; under 10^15 that digit string is the only
+ * one of its length that does, so it is exactly JS's. undefined (use String) for anything else:
+ * 16–17 digits, below 1e-6 (exponent form), non-finite.
+ */
+function shortDecimal(x: number): string | undefined {
+  const a = x < 0 ? -x : x;
+  if (!(a >= 1e-6 && a < 1e15)) return undefined;
+  for (let k = 1; k < 16; k++) {
+    const p = DECIMAL_SCALES[k]!;
+    const m = Math.round(a * p);
+    if (m >= 1e15) return undefined;
+    if (m / p === a) {
+      const int = Math.floor(m / p); // exact: m < 1e15 is an integer and p a power of ten
+      const frac = '' + (m - int * p);
+      return `${x < 0 ? '-' : ''}${int}.${frac.length < k ? '0'.repeat(k - frac.length) + frac : frac}`;
+    }
+  }
+  return undefined;
 }
 
 /** Moves the decimal point of a plain decimal string `places` to the left ("1250", 2 → "12.50"). */
@@ -170,6 +202,11 @@ export function toTime(v: CellValue, column: string): number | null {
   const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Date.parse(v);
   if (Number.isFinite(ms)) return ms;
   throw new ExportFormatError(`column "${column}" holds "${v.slice(0, 40)}", not a date`, { column });
+}
+
+/** The minor-unit digits of a currency already seen and validated (the writers' hot path), else undefined. */
+export function knownCurrencyExponent(currency: string): number | undefined {
+  return exponents.get(currency);
 }
 
 /** The row key of a money column's currency, or its fixed currency; one of the two must be set. */

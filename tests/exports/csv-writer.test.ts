@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { isoDate, isoDateTime, minorToDecimal, plainNumber } from '../../exports/format/cell-format.js';
+import { csvCellFormatter, isoDate, isoDateTime, minorToDecimal, plainNumber } from '../../exports/format/cell-format.js';
 import { writeCsv } from '../../exports/format/csv-writer.js';
 import type { ReportColumn, ReportRow, ReportSheet } from '../../exports/report.types.js';
 import { collector, dyingSink, rowsOf, sleep, slowSink, stalledSink, trackedRows } from './writer-fixtures.js';
@@ -99,6 +99,50 @@ describe('writeCsv', () => {
     ]);
     for (const x of [123.456, 1e-7, 5e-324, 1.7976931348623157e308, -1e21]) expect(Number(plainNumber(x))).toBe(x);
     expect(minorToDecimal(5n, 3)).toBe('0.005');
+  });
+
+  it('prints every double in plain notation exactly as String() does where String() has no exponent', () => {
+    // A seeded generator: short decimals (the integer-arithmetic path), full-precision doubles and
+    // integers of every size (the String() path), both signs, around the 1e-6 and 1e15 edges.
+    let seed = 12345;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    const xs: number[] = [0, -0, 0.1, 0.2, 0.3, 0.1 + 0.2, 1 - 2 ** -53, 1e-6, 1.5e-6, 999999999999999.9, 1e15 - 0.5, 2 ** 53 - 1, 2 ** 53 + 2, 5e9, -5e9, 4.35, 1.005, 8.675, 0.07];
+    for (let i = 0; i < 20_000; i++) {
+      const digits = 1 + Math.floor(rnd() * 17);
+      const scale = Math.floor(rnd() * 20) - 6;
+      const m = Math.floor(rnd() * 10 ** Math.min(digits, 15));
+      xs.push((rnd() < 0.5 ? -1 : 1) * m / 10 ** Math.max(0, digits - scale), rnd() * 10 ** scale, (rnd() - 0.5) * 2 ** (rnd() * 60));
+    }
+    for (const x of xs) {
+      const s = String(x);
+      if (!s.includes('e')) expect(plainNumber(x), `${s}`).toBe(s);
+      else expect(Number(plainNumber(x))).toBe(x);
+    }
+  });
+
+  it('formats rows through the compiled row function exactly as through the column formatters', async () => {
+    const columns: ReportColumn[] = [
+      str('s'), { key: 'i', header: 'i', type: 'integer' }, { key: 'n', header: 'n', type: 'number' },
+      { key: 'm', header: 'm', type: 'money', currencyKey: 'c' }, { key: 'f', header: 'f', type: 'money', currency: 'JPY' },
+      str('c'), { key: 'd', header: 'd', type: 'date' }, { key: 't', header: 't', type: 'datetime' },
+    ];
+    const rows: ReportRow[] = [
+      { s: 'a', i: 1, n: 0.5, m: 1234, f: 99, c: 'USD', d: 0, t: 1.5 },
+      { s: '=x', i: '7', n: '2.50', m: 5n, f: '12', c: 'kwd', d: Number.NaN, t: Number.POSITIVE_INFINITY },
+      { s: 'q"r', i: 2 ** 60, n: -1e-7, m: 12.5, f: -3, c: 'USD', d: '2026-03-01', t: '2026-03-01T10:00:00Z' },
+      { s: null, i: null, m: null, c: null },
+    ];
+    const formats = columns.map(csvCellFormatter);
+    const expected = rows.map((r) => columns.map((c, i) => {
+      const v = r[c.key] ?? null;
+      if (v === null) return '';
+      return formats[i]!(v, r);
+    }));
+    const { text } = await csvOf(columns, rows);
+    expect((parse(text) as string[][]).slice(1)).toEqual(expected);
+    expect(expected[1]).toEqual(["'=x", '7', '2.5', '0.005', '12', 'kwd', '', '']);
+    // An unknown currency in the row still fails, naming the column.
+    await expect(csvOf(columns, [{ s: 'a', m: 1, c: 'dollars' }])).rejects.toMatchObject({ code: 'export_format_invalid', details: { column: 'm' } });
   });
 
   it('prints dates as YYYY-MM-DD and datetimes as ISO 8601 UTC, from ms or ISO strings', async () => {
