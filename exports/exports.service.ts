@@ -16,6 +16,7 @@ import {
 } from './export-job.repository.js';
 import type { ExportJobStatus } from './export-job.table.js';
 import { writeCsv } from './format/csv-writer.js';
+import { batchedRows, batchesOf } from './row-batches.js';
 import { CONTENT_TYPES } from './format/write-options.js';
 import { writeXlsx } from './format/xlsx-writer.js';
 import { createPseudonymiser, suppressSmallGroups } from './privacy.js';
@@ -109,14 +110,14 @@ export function parseExportSchedule(spec: string): ExportSchedule | string {
 }
 
 /**
- * Reads the sheet's first row now, so a failing query (a database outage, a bad filter) surfaces
- * before any byte is sent. A hand-rolled iterator rather than a generator: `return()` on a
+ * Reads the sheet's first batch of rows now, so a failing query (a database outage, a bad filter)
+ * surfaces before any byte is sent. A hand-rolled iterator rather than a generator: `return()` on a
  * generator that never started would skip its cleanup and leave the started cursor open.
  */
 async function primed(sheet: ReportSheet): Promise<ReportSheet> {
-  const source = sheet.rows[Symbol.asyncIterator]();
-  let first: IteratorResult<ReportRow> | null = await source.next();
-  const iterator: AsyncIterableIterator<ReportRow> = {
+  const source = batchesOf(sheet.rows);
+  let first: IteratorResult<readonly ReportRow[]> | null = await source.next();
+  const batches: AsyncIterator<readonly ReportRow[]> = {
     next: async () => {
       if (first) { const r = first; first = null; return r; }
       return source.next();
@@ -126,9 +127,8 @@ async function primed(sheet: ReportSheet): Promise<ReportSheet> {
       await source.return?.();
       return { done: true, value: undefined };
     },
-    [Symbol.asyncIterator]() { return iterator; },
   };
-  return { ...sheet, rows: iterator };
+  return { ...sheet, rows: batchedRows(() => batches) };
 }
 
 export function createExportService(deps: {

@@ -4,6 +4,7 @@
 import type { Writable } from 'node:stream';
 import type { CellValue, ReportColumn, ReportSheet } from '../report.types.js';
 import { csvCellFormatter, isoDate, isoDateTime, knownCurrencyExponent, minorToDecimal, neutralise, plainNumber } from './cell-format.js';
+import { batchesOf } from '../row-batches.js';
 import { abandon, closeIterator, endStream, guardStream, yieldTurn } from './stream-guard.js';
 import type { WriteOptions } from './write-options.js';
 
@@ -70,7 +71,7 @@ export async function writeCsv(
   sheet: ReportSheet, out: NodeJS.WritableStream | Writable, opts: WriteOptions,
 ): Promise<{ rows: number }> {
   const guard = guardStream(out, opts.signal);
-  let it: AsyncIterator<Record<string, CellValue>> | undefined;
+  let it: AsyncIterator<readonly Row[]> | undefined;
   try {
     guard.check();
     const line = compileCsvRow(sheet.columns);
@@ -106,16 +107,18 @@ export async function writeCsv(
     };
 
     await append(head);
-    it = sheet.rows[Symbol.asyncIterator]();
+    it = batchesOf(sheet.rows);
     for (;;) {
       const next = await it.next();
       guard.check();
       if (next.done) break;
-      const text = line(next.value);
-      if (text.length * 3 <= CHUNK_BYTES - used) used += buf.write(text, used);
-      else await append(text);
-      rows++;
-      if (rows % PROGRESS_EVERY === 0) opts.onProgress?.(rows);
+      for (const row of next.value) {
+        const text = line(row);
+        if (text.length * 3 <= CHUNK_BYTES - used) used += buf.write(text, used);
+        else await append(text);
+        rows++;
+        if (rows % PROGRESS_EVERY === 0) opts.onProgress?.(rows);
+      }
     }
     it = undefined; // exhausted: nothing left to return
     await flush();

@@ -2,7 +2,8 @@
 // in memory. User ids leave through ctx.pseudonymise.
 import { TRANSACTION_KINDS } from '../../pipelines/contract/table-specs.js';
 import type { ReportColumn, ReportDefinition, ReportRow } from '../report.types.js';
-import { streamLedger, type LedgerFilter, type LedgerRow } from './finance.repository.js';
+import { batchedRows } from '../row-batches.js';
+import { streamLedgerPages, type LedgerFilter, type LedgerRow } from './finance.repository.js';
 import { RANGE_PARAMS, rangeOf, stringParam } from './report-range.js';
 
 const STATUSES = ['pending', 'succeeded', 'failed'] as const;
@@ -44,11 +45,9 @@ export const transactionsReport: ReportDefinition = {
       sheets: [{
         name: 'Transactions',
         columns: COLUMNS,
-        rows: {
-          async *[Symbol.asyncIterator]() {
-            for await (const r of streamLedger(ctx.db, filter)) yield toRow(r);
-          },
-        },
+        rows: batchedRows(async function* () {
+          for await (const page of streamLedgerPages(ctx.db, filter)) yield page.map(toRow);
+        }),
       }],
     };
   },
