@@ -119,6 +119,8 @@ export async function writeCsv(
         rows++;
         if (rows % PROGRESS_EVERY === 0) opts.onProgress?.(rows);
       }
+      // The first batch goes out at once: a download's first byte should not wait for a full chunk.
+      if (chunks === 0) await flush();
     }
     it = undefined; // exhausted: nothing left to return
     await flush();

@@ -63,6 +63,26 @@ describe('batched rows', () => {
     expect(state.pagesRead).toBeLessThan(50);
   });
 
+  it('send the first batch before waiting for the second (what a download shows first)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const rows = batchedRows(async function* () {
+      yield [make(0), make(1)];
+      await gate;
+      yield [make(2)];
+    });
+    const out = collector();
+    let received = 0;
+    const origWrite = out.write.bind(out);
+    out.write = ((chunk: Buffer, ...rest: never[]) => { received += chunk.length; return origWrite(chunk, ...rest); }) as typeof out.write;
+    const done = writeCsv({ name: 'S', columns, rows }, out, { title: 't', params: [] });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(received).toBe(Buffer.byteLength('id,s\r\n0,b0\r\n1,"a,1"\r\n'));
+    release();
+    await done;
+    expect(out.buffer().toString()).toBe('id,s\r\n0,b0\r\n1,"a,1"\r\n2,b2\r\n');
+  });
+
   it('turn plain rows into batches of one', async () => {
     const plain = trackedRows(3, make);
     const it = batchesOf(plain.rows);
