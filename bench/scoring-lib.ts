@@ -2,7 +2,7 @@
 // features computed, and a `matching-ranker` and an `ads-ctr` model trained by the real trainer
 // (as the quick start's demo does) and promoted; then `gigintel serve scoring` started as its own
 // process, and wrk driving POST bodies with latency percentiles.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,13 +161,18 @@ async function freshSetup(opts: SetupOptions): Promise<ScoringSetup> {
 export interface ScoringServer { child: ChildProcess; base: string; pid: number }
 
 /** `node bin/gigintel.js serve scoring` on a free port, ready when /readyz says the models are loaded. */
-export async function startScoringServer(s: ScoringSetup, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ScoringServer> {
+export async function startScoringServer(s: ScoringSetup, env: Record<string, string> = {}, nodeArgs: string[] = [], root?: string): Promise<ScoringServer> {
   const port = await freePort();
-  const child = start(process.execPath, [...nodeArgs, 'bin/gigintel.js', 'serve', 'scoring', '--port', String(port)], cleanEnv({
+  const args = [...nodeArgs, 'bin/gigintel.js', 'serve', 'scoring', '--port', String(port)];
+  const childEnv = cleanEnv({
     GIGINTEL_DATABASE_URL: s.databaseUrl, GIGINTEL_REDIS_URL: REDIS_URL, GIGINTEL_REDIS_PREFIX: s.redisPrefix,
     GIGINTEL_DATA_DIR: s.dataDir, GIGINTEL_RATE_LIMIT_ENABLED: 'false', GIGINTEL_LOG_LEVEL: 'info',
     GIGINTEL_FEATURE_DOCS: 'false', ...env,
-  }));
+  });
+  // `root`: another checkout of gigintel (e.g. `git archive` of an earlier commit), to measure before/after in one run.
+  const child = root
+    ? spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['ignore', 'ignore', 'inherit'], detached: true })
+    : start(process.execPath, args, childEnv);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/readyz`, 60_000);
   return { child, base, pid: child.pid! };
@@ -218,6 +223,12 @@ export function wrkPost(url: string, body: string, seconds: number, connections:
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far (Linux /proc; clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14 and 15 of stat)
 }
 
 /** Resident set size of a process in MB (Linux /proc). */

@@ -38,7 +38,7 @@ import type { AppServices } from './app-services.js';
 import { healthRoutes } from './health/health.routes.js';
 import { authPlugin, presentedKey } from './plugins/auth.plugin.js';
 import { installErrorHandler } from './plugins/error-handler.js';
-import { installSecurityHeaders } from './plugins/security-headers.js';
+import { securityHeaders } from './plugins/security-headers.js';
 import { ErrorOut } from './schemas.js';
 
 export type ServeMode = 'all' | 'api' | 'scoring' | 'worker';
@@ -79,14 +79,20 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
   installErrorHandler(app);
   app.addSchema(ErrorOut);
 
-  // Everything that runs for this request, logs and enqueued jobs included, carries its id.
+  // One hook per request for the response headers (security set and request id) and the
+  // correlation context: everything that runs for this request, logs and enqueued jobs included,
+  // carries its id.
+  const headers = securityHeaders(config.security.csp);
   app.addHook('onRequest', (req, reply, done) => {
+    reply.headers(headers);
     reply.header('x-request-id', req.id);
     runWithCorrelation(req.id, done);
   });
-  installSecurityHeaders(app, config.security.csp);
   let closing = false;
   app.addHook('preClose', (done) => { closing = true; done(); });
+  // The request line holds no credentials (method, path, status, time, key id): it skips the
+  // logger's redaction pass, a third of a line's cost.
+  const requestLog = deps.log.child({}, { redact: [] });
   // One log line per request (probes only at debug), and the latency histogram.
   app.addHook('onResponse', (req, reply, done) => {
     // Once closing starts, a finished request's keep-alive connection is ended, so the server
@@ -97,8 +103,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps, opts: { 
     const probe = PROBES.has(route);
     if (!probe || deps.log.isLevelEnabled('debug')) {
       const line = { method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, keyId: req.principal?.keyId };
-      if (probe) req.log.debug(line, 'request');
-      else req.log.info(line, 'request');
+      if (probe) requestLog.debug(line, 'request');
+      else requestLog.info(line, 'request');
     }
     done();
   });

@@ -3,7 +3,7 @@
 // computed per candidate from them, exactly as the training sets computed them. A feature the
 // store lacks or holds past its TTL is encoded as training encoded a null (the training mean and
 // its missing indicator) and reported per candidate, never silently zeroed.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Db } from '../../platform/db/database.js';
 import { NotFoundError, ValidationError } from '../../platform/errors/app-error.js';
 import { readConnectionTimeline } from '../../pipelines/datasets/dataset.repository.js';
@@ -52,20 +52,26 @@ function splitColumn(column: string): [string, string] {
   return i < 0 ? ['', column] : [column.slice(0, i), column.slice(i + 2)];
 }
 
-/** sha256 of model input rows: what the prediction log records as the features hash. */
+/** sha256 of model input rows: what the prediction log records as the features hash (one-shot: no Hash object per call). */
 export function hashRows(rows: Float64Array): string {
-  return createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex');
+  return hash('sha256', new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength), 'hex');
 }
 
-/** Per model, once: each raw column split into its set and feature. */
+/** Per model version, once: each raw column split into its set and feature. */
 interface ColumnPlan { columns: readonly string[]; sets: string[]; features: string[]; known: ReadonlySet<string> }
-const plans = new WeakMap<LoadedModel, ColumnPlan>();
+// Keyed by the version's columns array, not the LoadedModel: requests are served views of the
+// loaded model (Object.create per route or variant) that share its columns, so one plan serves them all.
+const plans = new WeakMap<readonly string[], ColumnPlan>();
 export function columnPlan(model: LoadedModel): ColumnPlan {
-  let p = plans.get(model);
+  let p = plans.get(model.columns);
   if (!p) {
-    const split = model.columns.map(splitColumn);
-    p = { columns: model.columns, sets: split.map((x) => x[0]), features: split.map((x) => x[1]), known: new Set(model.columns) };
-    plans.set(model, p);
+    // The names as property keys (Object.keys gives them internalised): looking them up in a
+    // request's parsed record then needs no string hashing.
+    const keys = Object.keys(Object.fromEntries(model.columns.map((c) => [c, 0])));
+    const columns = keys.length === model.columns.length && keys.every((k, i) => k === model.columns[i]) ? keys : model.columns;
+    const split = columns.map(splitColumn);
+    p = { columns, sets: split.map((x) => x[0]), features: split.map((x) => x[1]), known: new Set(columns) };
+    plans.set(model.columns, p);
   }
   return p;
 }

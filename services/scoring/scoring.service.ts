@@ -3,7 +3,7 @@
 // serves it (the serving alias, or the canary alias for a sticky share of units), assembles the
 // features, runs the kernel over all candidates in one pass, explains when asked, and logs the
 // prediction through the queue. A shadow alias is scored after the response and only logged.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Db } from '../../platform/db/database.js';
 import { ValidationError } from '../../platform/errors/app-error.js';
 import type { Logger } from '../../platform/logging/logger.js';
@@ -116,24 +116,33 @@ export function createScoringService(deps: ScoringDeps) {
         store.track(model, alias); // served from the next requests on, once loaded
       }
     }
-    return Object.assign(pick(model, unitId), { experiment: null, variant: null });
+    return pick(model, unitId);
+  }
+
+  // A request is served a view of the loaded model that names its route (and variant): one view per
+  // loaded version and route, made once, instead of two objects per request.
+  const views = new WeakMap<LoadedModel, Partial<Record<Route, Chosen>>>();
+  function view(m: LoadedModel, route: Route): Chosen {
+    let byRoute = views.get(m);
+    if (!byRoute) views.set(m, byRoute = {});
+    return byRoute[route] ??= Object.freeze(Object.assign(Object.create(m) as LoadedModel, { route, experiment: null, variant: null }));
   }
 
   /** The canary alias for its share of units when loaded, else the serving alias. */
-  function pick(model: string, unitId: string | null): LoadedModel & { route: Route } {
+  function pick(model: string, unitId: string | null): Chosen {
     const serve = settings.serve.find((s) => s.model === model);
     if (!serve) throw new ModelNotServedError(model, settings.serve.map((s) => s.model));
     const canary = settings.canary.get(model);
     if (canary && unitId !== null && unitBucket(model, unitId) < canary.share) {
       const c = store.get(model, canary.alias);
-      if (c) return Object.assign(Object.create(c) as LoadedModel, { route: 'canary' as const });
+      if (c) return view(c, 'canary');
     }
     const loaded = store.get(model, serve.alias);
     if (!loaded) {
       const st = store.status().find((s) => s.model === model && s.alias === serve.alias);
       throw new ModelUnavailableError(model, st?.lastError?.message ?? `waiting for ${model}@${serve.alias} to load`);
     }
-    return Object.assign(Object.create(loaded) as LoadedModel, { route: 'serve' as const });
+    return view(loaded, 'serve');
   }
 
   function servedBy(m: Chosen): ServedBy {
@@ -385,5 +394,5 @@ function fullList(n: number, top: Int32Array, ex: Explanation[]): Explanation[] 
 }
 
 function hashOf(parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('\n')).digest('hex');
+  return hash('sha256', parts.join('\n'), 'hex');
 }

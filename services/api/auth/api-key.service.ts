@@ -2,7 +2,7 @@
 // (a fast hash suffices for high-entropy secrets and keeps verification cheap on the hot path).
 // Verified keys are cached for a few seconds; a revocation in this process clears the cache at
 // once, one made elsewhere (the CLI) takes effect within auth.cacheTtlMs.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Db } from '../../../platform/db/database.js';
 import type { Actor, AuditLog } from '../../../platform/audit/audit-log.js';
 import { NotFoundError, ValidationError } from '../../../platform/errors/app-error.js';
@@ -22,7 +22,7 @@ export interface CreateKeyCommand { name: string; scopes: string[]; expiresAt?: 
 const TOUCH_EVERY_MS = 60_000;
 
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex'); // one-shot: no Hash object per request
 }
 
 export function createApiKeyService(deps: { db: Db; audit: AuditLog; cacheTtlMs: number; now?: () => number }) {
