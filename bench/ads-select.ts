@@ -12,15 +12,21 @@
 // encoding reading the stored 24 h creative CTR (written here for every creative), not a trained
 // one: the bench measures selection, not model quality. Candidate limits (creatives scored per
 // request) and the pCTR cache (on, or off: every request scores its candidates) vary.
-//   npm run bench -- bench/ads-select.ts [seconds per run, default 8] [shapes: mysql,sqlite] [limits: 200,50] [modes: on,off,<path to an ad-selector.ts>]
+// Besides wrk's closed loop (50 connections, each sending its next request when the last is
+// answered), an open loop (bench/ads-open-loop.ts, its own process) offers fixed rates and times
+// each request from when it was due: the p99 a service sees at a given traffic, stalls included.
+// ADS_PROFILE=<dir> writes a CPU profile of each selector's loaded runs there.
+//   npm run bench -- bench/ads-select.ts [seconds per run, default 8] [shapes: mysql,sqlite] [limits: 200,50] [modes: on,off,<path to an ad-selector.ts>] [open-loop rates/s: 1000,2000 | none]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { Session } from 'node:inspector/promises';
 import { basename, join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { serialiseArtifact } from '../model-registry/artifact.js';
+import { targetedCategories } from '../pipelines/features/definitions/ads-features.js';
 import { WINDOWED_SETS } from '../pipelines/features/definitions/window-inputs.js';
 import { createOnlineStore } from '../pipelines/features/store/create-online-store.js';
 import { uniform } from '../pipelines/synthetic/random.js';
@@ -45,6 +51,7 @@ const limits = (process.argv[4] ?? '200,50').split(',').map(Number);
 // A mode is the pCTR cache on or off, or the path of another ad-selector module (say, the previous
 // commit's, checked out beside this one) measured in the same run.
 const cacheModes = (process.argv[5] ?? 'on,off').split(',');
+const openRates = (process.argv[6] ?? '1000,2000').split(',').filter((x) => x !== 'none').map(Number);
 const CAMPAIGNS = 2_000;
 const USERS = 5_000;
 const DAY = 86_400_000;
@@ -153,6 +160,15 @@ async function setup(shape: 'mysql' | 'sqlite') {
       return { featureSet: WINDOWED_SETS.creative, version: 1, entityKey: String(cr.id), eventAt: now, values: { ctr_1h: ctr, ctr_24h: ctr, ctr_7d: ctr, imp_1h: 100, clk_1h: 1, imp_24h: 1000, clk_24h: 10, imp_7d: 5000, clk_7d: 50 } };
     }), now);
   }
+  // Every campaign's profile, as the batch job stores it (the affinity feature reads its categories).
+  for (const c of chunks(campaigns, 1000)) {
+    await online.write(c.map((x) => ({
+      featureSet: 'campaign_profile', version: 1, entityKey: String(x.id), eventAt: now, values: {
+        advertiser_id: String(x.advertiser_id), bid_type: String(x.bid_type), bid_minor: Number(x.bid_minor), currency: 'USD', daily_budget_minor: 500_000,
+        lifetime_budget_minor: null, targeted_categories: targetedCategories(x.targeting), status: 'active', running: true,
+      },
+    })), now);
+  }
   const servable = logisticOver(adsEncoding(), 'bench-ads-select');
   const d = servable.featureNames.length;
   Object.assign(servable, { means: Array(d).fill(0), stds: Array(d).fill(1), intercept: -4, coef: servable.featureNames.map((f) => (f === 'creative_ctr__ctr_24h' ? 30 : 0)) });
@@ -168,7 +184,7 @@ async function setup(shape: 'mysql' | 'sqlite') {
   const pacer = createPacer({ store: createPacingStore({ db, redis, prefix }), budgets: budget, campaigns: (at) => listBudgetedCampaigns(db, at) });
   await pacer.updateSlot(now);
   const deps = {
-    db, redis, prefix, store: { get: () => model }, features, tokenSecret: 'bench-secret', random: uniform('bench-ads-random'),
+    db, redis, prefix, store: { get: () => model }, features, online, tokenSecret: 'bench-secret', random: uniform('bench-ads-random'),
     budget: { remaining: async (ids: readonly string[], at: number) => new Map([...await budget.remaining(ids, at)].map(([id, b]) => [id, b.remainingMinor])) },
     pacer: { passThrough: (ids: readonly string[]) => pacer.rates(ids) },
   };
@@ -197,14 +213,95 @@ async function serve(handler: (body: Parameters<ReturnType<typeof createAdSelect
   return { app, url: `http://127.0.0.1:${port}/v1/ads/select` };
 }
 
+interface OpenRun { offered: number; answered: number; errors: number; achieved: number; maxWaiting: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number; cpuUs: number }
+
+/** The open loop at one offered rate (bench/ads-open-loop.ts in a process of its own); CPU per request is this process's, the server's. */
+function openLoop(url: string, rate: number, secs: number, placements: string[], categories: string[]): Promise<OpenRun> {
+  const c0 = process.cpuUsage();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'ads-open-loop.ts'), url, String(rate), String(secs), placements.join(','), categories.join(','), String(USERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('error', reject);
+    child.on('exit', () => {
+      const cpu = process.cpuUsage(c0);
+      try {
+        const r = JSON.parse(out.trim().split('\n').at(-1)!) as Omit<OpenRun, 'cpuUs'>;
+        resolve({ ...r, cpuUs: (cpu.user + cpu.system) / Math.max(1, r.answered) });
+      } catch { reject(new Error(`open-loop output not understood:\n${out}`)); }
+    });
+  });
+}
+
+const fmtOpen = (r: OpenRun) => `offered ${r.offered}/s: answered ${r.achieved.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, p99.9 ${r.p999Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms, ${r.cpuUs.toFixed(0)} µs CPU/req, at most ${r.maxWaiting} waiting for a connection${r.errors ? `, ${r.errors} errors` : ''}`;
+
+/** Each offered rate once, after the closed loop (its caches are warm), over 64 connections. */
+async function openLoops(tag: string, url: string, placements: string[], categories: string[]): Promise<void> {
+  for (const rate of openRates) say(`  ${tag}: open loop ${fmtOpen(await openLoop(url, rate, seconds, placements, categories))}   (load ${loadNow()})`);
+}
+
+/** ADS_PROFILE=<dir>: CPU profiles of the selector's three loaded runs and of its one-connection run (not the peer's, not the setup). */
+async function profiled<T>(tag: string | null, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.ADS_PROFILE;
+  if (!dir || !tag) return run();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(dir, `ads-select-${tag.replace(/[^\w.-]+/g, '_')}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    say(`  profile: ${file}`);
+  }
+}
+
 /** 50 connections three times (the median run by p99), then one connection. */
-async function measure(url: string, placements: string[], categories: string[]): Promise<{ m: Run; runs: Run[]; one: Run }> {
+async function measure(url: string, placements: string[], categories: string[], profileTag: string | null = null): Promise<{ m: Run; runs: Run[]; one: Run }> {
   await wrk(url, 50, 3, placements, categories); // warm-up
   const runs: Run[] = [];
-  for (let i = 0; i < 3; i++) runs.push(await wrk(url, 50, seconds, placements, categories));
+  await profiled(profileTag, async () => { for (let i = 0; i < 3; i++) runs.push(await wrk(url, 50, seconds, placements, categories)); });
   runs.sort((a, b) => a.p99Ms - b.p99Ms);
-  const one = await wrk(url, 1, seconds, placements, categories);
+  const one = await profiled(profileTag && `${profileTag}-1conn`, () => wrk(url, 1, seconds, placements, categories));
   return { m: runs[1]!, runs, one };
+}
+
+/**
+ * The modes side by side in process, 50 selections in flight (no HTTP: that part is the same for
+ * all), in alternating rounds of 500, so that every mode meets the same neighbours: CPU µs per
+ * selection, the median round of each, with the gates as the API wires them.
+ */
+async function alternating(s: Awaited<ReturnType<typeof setup>>, limit: number): Promise<void> {
+  const rq = uniform(`bench-ads-alternating-${limit}`);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rq() * xs.length)]!;
+  const body = () => ({ placementId: pick(s.placements), userId: `u_${Math.floor(rq() * USERS)}`, device: pick(['mobile', 'desktop', 'tablet']), country: pick(['US', 'GB', 'DE', 'IN']), count: 3, ...(rq() < 0.5 ? { category: pick(s.categories) } : {}) });
+  const selectors: { mode: string; selector: ReturnType<typeof createAdSelector>; rounds: number[] }[] = [];
+  for (const mode of cacheModes) {
+    const create = mode === 'on' || mode === 'off' ? createAdSelector : (await import(resolve(mode)) as { createAdSelector: typeof createAdSelector }).createAdSelector;
+    const selector = create({ ...s.deps, maxScoredCreatives: limit, pctrCacheMs: mode === 'off' ? 0 : 5_000 });
+    await selector.refresh();
+    selectors.push({ mode, selector, rounds: [] });
+  }
+  const round = async (selector: ReturnType<typeof createAdSelector>, n: number) => {
+    let left = n;
+    await Promise.all(Array.from({ length: 50 }, async () => { while (left-- > 0) await selector.select(body()); }));
+  };
+  for (const x of selectors) await round(x.selector, 1_000); // warm-up
+  for (let r = 0; r < 12; r++) {
+    for (const x of selectors) {
+      const c0 = process.cpuUsage();
+      await round(x.selector, 500);
+      const cpu = process.cpuUsage(c0);
+      x.rounds.push((cpu.user + cpu.system) / 500);
+    }
+  }
+  for (const x of selectors) {
+    const sorted = [...x.rounds].sort((a, b) => a - b);
+    say(`  limit ${String(limit).padStart(3)}, ${x.mode === 'on' || x.mode === 'off' ? `pCTR cache ${x.mode}` : basename(x.mode)}, in process, 50 in flight, alternating rounds: median ${sorted[6]!.toFixed(0)} µs CPU per selection (rounds ${sorted[0]!.toFixed(0)}–${sorted.at(-1)!.toFixed(0)})   (load ${loadNow()})`);
+  }
 }
 
 say(`load average before setup: ${loadNow()}`);
@@ -220,12 +317,14 @@ for (const shape of shapes) {
     try {
       peerRun = await measure(peer.url, s.placements, s.categories);
       say(`  peer (same route, fixed answer of ${fixed.results.length} ads): 50 conns ${fmt(peerRun.m)}; 1 conn ${fmt(peerRun.one)}   (load ${loadNow()})`);
+      await openLoops('peer', peer.url, s.placements, s.categories);
     } finally {
       await peer.app.close();
     }
     for (const limit of limits) {
+      if (cacheModes.length > 1) await alternating(s, limit);
       for (const mode of cacheModes) {
-        const pctrCacheMs = mode === 'on' ? 5_000 : 0;
+        const pctrCacheMs = mode === 'off' ? 0 : 5_000; // another module: with the cache
         const create = mode === 'on' || mode === 'off' ? createAdSelector : (await import(resolve(mode)) as { createAdSelector: typeof createAdSelector }).createAdSelector;
         // Stages, in process and one request at a time: the whole select, and the feature reads within it.
         let featureMs = 0;
@@ -259,11 +358,12 @@ for (const shape of shapes) {
           const byRule: Record<string, number> = {};
           for (const e of dbg.excluded) byRule[e.rule] = (byRule[e.rule] ?? 0) + 1;
           say(`  ${tag}: a debug answer served ${dbg.results.length}, excluded ${JSON.stringify(byRule)}`);
-          const r = await measure(srv.url, s.placements, s.categories);
+          const r = await measure(srv.url, s.placements, s.categories, `${shape}-${limit}-${basename(mode)}`);
           const st = selector.pctrCacheStats?.() ?? { hits: 0, misses: 0 };
           const ratio = peerRun ? ` = ${(r.m.rps / peerRun.m.rps * 100).toFixed(0)}% of the peer's req/s` : '';
           say(`  ${tag}: 50 conns ${fmt(r.m)}${ratio} (median of 3 × ${seconds} s by p99; p99s ${r.runs.map((x) => x.p99Ms.toFixed(1)).join(', ')})`);
           say(`  ${' '.repeat(tag.length)}  1 conn   ${fmt(r.one)}; pCTRs cached ${st.hits}, scored ${st.misses}   (load ${loadNow()})`);
+          await openLoops(tag, srv.url, s.placements, s.categories);
         } finally {
           await srv.app.close();
         }

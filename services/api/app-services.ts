@@ -123,7 +123,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
   if (pacer) jobs.push({ name: 'ads.pacing.slot', handler: async () => pacer.updateSlot(Date.now()) } satisfies JobDefinition<'ads.pacing.slot'> as unknown as JobDefinition);
   const [capCount, capWindow] = config.ads.frequencyCap.split('/').map(Number) as [number, number];
   const selector = createAdSelector({
-    db: deps.db.db, redis: deps.redis ?? null, prefix: `${config.redis.prefix}:`, store, features, tokenSecret, tokenTtlMs: config.ads.tokenTtlMs,
+    db: deps.db.db, redis: deps.redis ?? null, prefix: `${config.redis.prefix}:`, store, features, online, tokenSecret, tokenTtlMs: config.ads.tokenTtlMs,
     maxScoredCreatives: config.ads.maxScoredCreatives, defaultFrequencyCap: { count: capCount, windowMs: capWindow },
     budget: { remaining: async (ids, at) => new Map([...await budget.remaining(ids, at)].map(([id, b]) => [id, b.remainingMinor])) },
     ...(pacer ? { pacer: { passThrough: (ids) => pacer.rates(ids) } } : {}),

@@ -14,9 +14,12 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../../../platform/db/database.js';
 import { NotFoundError, ValidationError } from '../../../../platform/errors/app-error.js';
-import { CTR_PRIOR, targetedCategories } from '../../../../pipelines/features/definitions/ads-features.js';
+import { computeAdRequestFeatures, CTR_PRIOR, targetedCategories } from '../../../../pipelines/features/definitions/ads-features.js';
+import { featureSet } from '../../../../pipelines/features/definitions/catalog.js';
+import type { FeatureValues } from '../../../../pipelines/features/feature-set.js';
+import type { OnlineStore } from '../../../../pipelines/features/store/feature-store.types.js';
 import type { LoadedModel, ModelStore } from '../../model-store.js';
-import { adsVisitorInputs, type FeatureAssembler } from '../../request-features.js';
+import { adsVisitorInputs, columnPlan, type FeatureAssembler } from '../../request-features.js';
 import { ModelUnavailableError } from '../../scoring.errors.js';
 import type { ImpressionToken } from '../ad-types.js';
 import { signToken } from '../impression-token.js';
@@ -86,6 +89,13 @@ export interface AdSelectorDeps {
   store: Pick<ModelStore, 'get'>;
   /** adsVisitors, when given, lets the pCTR cache serve models reading the visitor's features (else those score every request). */
   features: Pick<FeatureAssembler, 'ads'> & Partial<Pick<FeatureAssembler, 'adsVisitors'>>;
+  /**
+   * The online store `features` reads. When given, visitors with a user_affinity share the pCTR
+   * cache: a model that reads the user only through ad_request__user_category_affinity gets one
+   * entry per creative and affinity value (from the stored campaign_profile categories) instead of
+   * a bucket per visitor.
+   */
+  online?: Pick<OnlineStore, 'readMany'>;
   budget?: BudgetGate;
   pacer?: PacingGate;
   tokenSecret: string;
@@ -109,7 +119,7 @@ export interface AdSelectorDeps {
   pctrCacheMs?: number;
   /** How often the pacing rates of every campaign are read again (default 1 s; rates change once per pacing slot). */
   pacingRefreshMs?: number;
-  /** How often every campaign's remaining budget is read again (default 500 ms; served campaigns are always read afresh). */
+  /** How often every campaign's remaining budget is read again (default 1 s; served campaigns are always read afresh). */
   budgetRefreshMs?: number;
 }
 
@@ -128,12 +138,23 @@ interface Catalog {
   generation: number;
   /** Per placement, the campaigns its category and advertiser rules admit (with creatives), best prior value first. */
   byPlacement: Map<string, CachedCampaign[]>;
+  /** Per placement and browsed category, that list less the campaigns targeting other categories (same order). */
+  byPlacementCategory: Map<string, { byCategory: Map<string, CachedCampaign[]>; other: CachedCampaign[] }>;
+  /** Every category some campaign targets: a browsed category outside it admits only untargeted campaigns. */
+  targeted: Set<string>;
 }
 
 const PRIOR_CTR = CTR_PRIOR.alpha / (CTR_PRIOR.alpha + CTR_PRIOR.beta);
 const HOUR_MS = 3_600_000;
 const EMPTY_SEEN: ReadonlyMap<string, number> = new Map();
 const EMPTY_RATES: ReadonlyMap<string, number> = new Map();
+const NO_CATEGORIES: readonly string[] = [];
+const AFFINITY = 'user_category_affinity';
+const AFFINITY_COLUMN = `ad_request__${AFFINITY}`;
+const CAMPAIGN_PROFILE = featureSet('campaign_profile');
+
+/** A request's pCTR cache bucket; `user`: the visitor's user_affinity when pCTRs are kept per creative and affinity value. */
+interface PctrBucket { key: string; user: FeatureValues | null }
 
 interface Ranked { c: CachedCampaign; creativeId: string; pctr: number; ev: number; tie: number }
 
@@ -159,8 +180,9 @@ export function createAdSelector(deps: AdSelectorDeps) {
   let catalog: Catalog | null = null;
   let loading: Promise<Catalog> | null = null;
   let generation = 0; // bumped by every rule change: the catalog must be reloaded before serving
-  const pctrs = createPctrCache({ now, ttlMs: deps.pctrCacheMs ?? 5_000 });
-  const cachePctrs = (deps.pctrCacheMs ?? 5_000) > 0;
+  const pctrTtl = deps.pctrCacheMs ?? 5_000;
+  const pctrs = createPctrCache({ now, ttlMs: pctrTtl });
+  const cachePctrs = pctrTtl > 0;
 
   async function loadCatalog(): Promise<Catalog> {
     const at = now();
@@ -186,6 +208,7 @@ export function createAdSelector(deps: AdSelectorDeps) {
     return {
       loadedAt: at, campaigns, byId: new Map(campaigns.map((c) => [c.id, c])), generation: gen,
       rules: new Map(ruleRows.map((r) => [r.placement_id, toPlacementRule(r)])), placements: new Set(placements), byPlacement: new Map(),
+      byPlacementCategory: new Map(), targeted: new Set(campaigns.flatMap((c) => c.categories)),
     };
   }
 
@@ -213,7 +236,7 @@ export function createAdSelector(deps: AdSelectorDeps) {
   // budget snapshot may be a moment old, so the campaigns about to be served are read again
   // (exhausted ones are dropped, remembered, and the next ones taken): none is served out of budget.
   const pacing = deps.pacer ? createGateSnapshot((ids, at) => deps.pacer!.passThrough(ids, at), { refreshMs: deps.pacingRefreshMs ?? 1_000, now }) : null;
-  const budgets = deps.budget ? createGateSnapshot((ids, at) => deps.budget!.remaining(ids, at), { refreshMs: deps.budgetRefreshMs ?? 500, now }) : null;
+  const budgets = deps.budget ? createGateSnapshot((ids, at) => deps.budget!.remaining(ids, at), { refreshMs: deps.budgetRefreshMs ?? 1_000, now }) : null;
   /** Campaigns found exhausted since, by when: they stay out until a snapshot read after that says otherwise. */
   const exhausted = new Map<string, number>();
   const allIds = (cat: Catalog) => () => cat.campaigns.map((c) => c.id);
@@ -225,6 +248,17 @@ export function createAdSelector(deps: AdSelectorDeps) {
     const got = await adsVisitors(keys.map((k) => { const i = k.indexOf('\u0000'); return { userId: k.slice(0, i) || null, ip: k.slice(i + 1) || null }; }));
     return new Map(keys.map((k, i) => [k, got[i]!]));
   }) : null;
+  // Every campaign's stored categories (campaign_profile, what the assembler computes the affinity
+  // from), read again as often as pCTRs expire. Only the cache keys use them: an entry is kept only
+  // when the row scored for it had the affinity its key names (see affinityScores).
+  const online = deps.online;
+  const storedCategories = online && cachePctrs ? createGateSnapshot<readonly string[]>(async (ids) => {
+    const [rows] = await online.readMany([{ set: CAMPAIGN_PROFILE, entityKeys: ids }], now());
+    return new Map(ids.map((id, i) => {
+      const v = rows![i]!.values.targeted_categories;
+      return [id, Array.isArray(v) ? v.map(String) : NO_CATEGORIES];
+    }));
+  }, { refreshMs: pctrTtl, now }) : null;
 
   async function pickModel(unitId: string | null, req: SelectRequest): Promise<LoadedModel> {
     if (deps.choose) return deps.choose(unitId, req);
@@ -304,22 +338,88 @@ export function createAdSelector(deps: AdSelectorDeps) {
   }
 
   /**
+   * The placement's list as a request browsing `category` walks it: without the campaigns that
+   * targetingRule would exclude as targeting_category (same order), computed once per catalog, so a
+   * browsed category does not walk past the campaigns of every other one. One list per targeted
+   * category; any other category admits only the untargeted campaigns (one list for all of them).
+   */
+  function requestList(cat: Catalog, placementId: string, rule: Rule, category: string | null | undefined): readonly CachedCampaign[] {
+    const all = placementList(cat, placementId, rule);
+    if (!category) return all;
+    let lists = cat.byPlacementCategory.get(placementId);
+    if (!lists) {
+      // Every category's list in one pass: a campaign joins the lists of its categories, an untargeted one all of them.
+      const byCategory = new Map([...cat.targeted].map((k): [string, CachedCampaign[]] => [k, []]));
+      const other: CachedCampaign[] = [];
+      for (const c of all) {
+        if (c.categories.length === 0) { other.push(c); for (const l of byCategory.values()) l.push(c); } else for (const k of c.categories) byCategory.get(k)!.push(c);
+      }
+      cat.byPlacementCategory.set(placementId, lists = { byCategory, other });
+    }
+    return lists.byCategory.get(category) ?? lists.other;
+  }
+
+  /**
    * The pCTR cache bucket of this request: placement, device, UTC hour, and the visitor's own
    * features when the model reads them (null: the model reads visitor features this assembler
-   * cannot fetch, so nothing is cached).
+   * cannot fetch, so nothing is cached). A user_affinity read only through
+   * ad_request__user_category_affinity (one number per campaign) does not split the bucket when
+   * the stored categories are at hand: `user` carries it and entries are kept per affinity value.
    */
-  async function bucketKey(m: LoadedModel, req: SelectRequest, at: number): Promise<string | null> {
+  async function bucketOf(m: LoadedModel, req: SelectRequest, at: number): Promise<PctrBucket | null> {
     const reads = adsVisitorInputs(m);
     let visitor = '';
+    let user: FeatureValues | null = null;
     if ((reads.user && req.userId) || (reads.ip && req.ip)) {
       if (!visitors) return null;
       const k = `${reads.user ? req.userId ?? '' : ''}\u0000${reads.ip ? req.ip ?? '' : ''}`;
       const v = (await visitors([k])).get(k)!;
       // A visitor the store knows nothing of reads like an anonymous one: they share a bucket.
-      if (reads.user && v.user.found) visitor += `u${JSON.stringify(v.user.values)}`;
+      if (reads.user && v.user.found) {
+        if (storedCategories && !columnPlan(m).sets.includes('user_affinity')) user = v.user.values;
+        else visitor += `u${JSON.stringify(v.user.values)}`;
+      }
       if (reads.ip && v.ip.found) visitor += `i${JSON.stringify(v.ip.values)}`;
     }
-    return `${req.placementId}\u0000${req.device ?? ''}\u0000${Math.floor(at / HOUR_MS)}\u0000${visitor}`;
+    return { key: `${req.placementId}\u0000${req.device ?? ''}\u0000${Math.floor(at / HOUR_MS)}\u0000${visitor}`, user };
+  }
+
+  /**
+   * pCTRs of a visitor with an affinity from the bucket shared with every visitor: an entry per
+   * creative and affinity value (the creative id alone when the value is null, as for an anonymous
+   * visitor, whose row is then the same). The value is computed as the assembler computes it, from
+   * the stored categories held in memory; a scored row whose affinity is not the one its entry
+   * names (the categories changed since they were read) is not kept, and is scored afresh for this
+   * request: a pCTR served is always the model's on that visitor's row.
+   */
+  async function affinityScores(m: LoadedModel, req: SelectRequest, at: number, cat: Catalog, bucket: PctrBucket, candidates: readonly CachedCampaign[], creativeIds: string[]): Promise<ArrayLike<number>> {
+    const categories = (await storedCategories!.get(allIds(cat), at)).values;
+    const entries: string[] = [];
+    for (const c of candidates) {
+      const a = computeAdRequestFeatures({
+        at, device: req.device ?? null, advertiserId: c.advertiserId, placementId: req.placementId,
+        campaignCategories: categories.get(c.id) ?? NO_CATEGORIES, userAffinity: bucket.user,
+      })[AFFINITY] ?? null;
+      for (const id of c.creatives) entries.push(a === null ? id : `${id}\u0000${a}`);
+    }
+    const scores = await pctrs.get(m, bucket.key, entries, async (keys) => {
+      const ids = keys.map((e) => { const cut = e.indexOf('\u0000'); return cut < 0 ? e : e.slice(0, cut); });
+      const a = await deps.features.ads(m, { placementId: req.placementId, userId: req.userId ?? null, ip: req.ip ?? null, device: req.device ?? null, creativeIds: ids });
+      const out = Array.from(m.compiled.predict(a.rows, a.n));
+      for (let i = 0; i < keys.length; i++) {
+        const cut = keys[i]!.indexOf('\u0000');
+        const named = cut < 0 ? null : Number(keys[i]!.slice(cut + 1));
+        if ((a.rawAt(i)[AFFINITY_COLUMN] ?? null) !== named) out[i] = NaN; // not what the key says: not kept
+      }
+      return out;
+    });
+    let redo: number[] | null = null;
+    for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i])) (redo ??= []).push(i);
+    if (redo) {
+      const fresh = await scoreFresh(m, req, redo.map((i) => creativeIds[i]!));
+      redo.forEach((i, j) => { scores[i] = fresh[j]!; });
+    }
+    return scores;
   }
 
   async function scoreFresh(m: LoadedModel, req: SelectRequest, creativeIds: string[]): Promise<ArrayLike<number>> {
@@ -371,7 +471,7 @@ export function createAdSelector(deps: AdSelectorDeps) {
   async function candidatesFast(cat: Catalog, rule: Rule, req: SelectRequest, subject: string | null, at: number): Promise<CachedCampaign[]> {
     const candidates: CachedCampaign[] = [];
     if (requestRule(rule, req)) return candidates;
-    const list = placementList(cat, req.placementId, rule);
+    const list = requestList(cat, req.placementId, rule, req.category);
     const [rates, left] = await Promise.all([
       pacing ? pacing.get(allIds(cat), at).then((x) => x.values) : EMPTY_RATES,
       budgets ? budgets.get(allIds(cat), at) : null,
@@ -433,7 +533,7 @@ export function createAdSelector(deps: AdSelectorDeps) {
       const unitId = req.userId ?? req.sessionId ?? null;
       const modelPromise = pickModel(unitId, req);
       modelPromise.catch(() => {}); // awaited below; the gates run meanwhile
-      const keyPromise = debug || !cachePctrs ? null : modelPromise.then((m) => bucketKey(m, req, at));
+      const keyPromise = debug || !cachePctrs ? null : modelPromise.then((m) => bucketOf(m, req, at));
       keyPromise?.catch(() => {});
 
       // 1–3. Static rules, frequency caps, budget, pacing and the candidate limit.
@@ -446,8 +546,10 @@ export function createAdSelector(deps: AdSelectorDeps) {
       for (const c of candidates) for (const id of c.creatives) creativeIds.push(id);
       let scores: ArrayLike<number> = [];
       if (creativeIds.length) {
-        const key = keyPromise ? await keyPromise : null;
-        scores = key === null ? await scoreFresh(m, req, creativeIds) : await pctrs.get(m, key, creativeIds, (ids) => scoreFresh(m, req, ids));
+        const bucket = keyPromise ? await keyPromise : null;
+        scores = bucket === null ? await scoreFresh(m, req, creativeIds)
+          : bucket.user === null ? await pctrs.get(m, bucket.key, creativeIds, (ids) => scoreFresh(m, req, ids))
+            : await affinityScores(m, req, at, cat, bucket, candidates, creativeIds);
       }
       const ranked: Ranked[] = [];
       let k = 0;

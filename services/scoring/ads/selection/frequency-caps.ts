@@ -1,12 +1,14 @@
 // Frequency caps: how many impressions of a campaign one user (or session) saw in the campaign's
 // window. Counted at impression time, atomically: in Redis one hash per subject (field: campaign,
 // value "count:windowEndsAt") updated by a Lua script, so a selection reads every candidate's count
-// with one HGETALL; without Redis the frequency_cap_counter table does the same. A window starts at
+// with one HGETALL (the selections in flight send theirs as one pipeline: one write and one read
+// per turn of the event loop, not one each); without Redis the frequency_cap_counter table does the same. A window starts at
 // the first impression after the previous one ended (not at a clock boundary), and windows are
 // judged by the caller's `at`, so both backends agree and tests control time.
 import type { Redis } from 'ioredis';
 import type { Db } from '../../../../platform/db/database.js';
 import { incrementCapCounter, readCapCounters } from './ad-selection.repository.js';
+import { createCoalescer } from './gate-snapshot.js';
 
 export interface FrequencyCap { count: number; windowMs: number }
 
@@ -54,13 +56,28 @@ export function createFrequencyCaps(deps: FrequencyCapDeps): FrequencyCaps {
   const fallback = deps.defaultCap ?? DEFAULT_FREQUENCY_CAP;
   const key = (subjectId: string) => `${deps.prefix}ads:fcap:${subjectId}`;
   const capOf = (caps: ReadonlyMap<string, FrequencyCap> | undefined, id: string) => caps?.get(id) ?? fallback;
+  const redis = deps.redis;
+  // The subjects' hashes asked for in this turn, one pipeline: each its own HGETALL, as if sent alone
+  // (a lone one is sent as it is: a pipeline of one costs more client CPU than the command).
+  const hashes = redis ? createCoalescer<string, Record<string, string> | Error>(async (keys) => {
+    if (keys.length === 1) return new Map([[keys[0]!, await redis.hgetall(keys[0]!)]]);
+    const p = redis.pipeline();
+    for (const k of keys) p.hgetall(k);
+    const replies = (await p.exec()) ?? [];
+    return new Map(keys.map((k, i) => {
+      const [err, value] = replies[i] ?? [new Error('no reply to HGETALL'), null];
+      return [k, err ?? (value as Record<string, string>)];
+    }));
+  }) : null;
 
   async function counts(subjectId: string, ids: readonly string[], at: number): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
     if (!deps.redis) return readCapCounters(deps.db, subjectId, at);
     // The subject's whole hash: it holds only campaigns seen within a window, usually far fewer
     // than the candidates (HMGET of 1,800 fields cost 1.9 ms of client CPU; this costs ~0.1 ms).
-    const all = await deps.redis.hgetall(key(subjectId));
+    const k = key(subjectId);
+    const all = (await hashes!([k])).get(k)!;
+    if (all instanceof Error) throw all;
     const out = new Map<string, number>();
     for (const [campaignId, v] of Object.entries(all)) {
       const cut = v.indexOf(':');

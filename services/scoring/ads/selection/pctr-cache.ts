@@ -39,19 +39,26 @@ export function createPctrCache(opts: PctrCacheOptions) {
     /**
      * pCTR of each creative (in order) in the bucket `key`; the ones not cached are scored by
      * `score` in one batch, and concurrent requests for a creative being scored wait for that batch.
+     * A NaN from `score` is not kept: it comes back as NaN (to this call and the ones waiting for it)
+     * and the caller scores that one itself.
      */
     async get(model: LoadedModel, key: string, creativeIds: readonly string[], score: (ids: string[]) => Promise<ArrayLike<number>>): Promise<number[]> {
       const b = bucketOf(model, key, opts.now());
       let todo: string[] | null = null;
       let waits: Promise<void>[] | null = null;
-      for (const id of creativeIds) {
-        if (b.scores.has(id)) continue;
+      const out = new Array<number>(creativeIds.length);
+      let unknown = 0; // entries not in the bucket yet: looked up again once scored
+      for (let i = 0; i < creativeIds.length; i++) {
+        const id = creativeIds[i]!;
+        const v = b.scores.get(id);
+        if (v !== undefined) { out[i] = v; continue; }
+        unknown++;
         const p = b.pending.get(id);
         if (p) { if (!waits?.includes(p)) (waits ??= []).push(p); } else (todo ??= []).push(id);
       }
       if (todo) {
         const ids = todo;
-        const p = score(ids).then((s) => { for (let i = 0; i < ids.length; i++) b.scores.set(ids[i]!, s[i]!); })
+        const p = score(ids).then((s) => { for (let i = 0; i < ids.length; i++) if (!Number.isNaN(s[i])) b.scores.set(ids[i]!, s[i]!); })
           .finally(() => { for (const id of ids) b.pending.delete(id); });
         for (const id of ids) b.pending.set(id, p);
         (waits ??= []).push(p);
@@ -59,7 +66,8 @@ export function createPctrCache(opts: PctrCacheOptions) {
       }
       if (waits) await Promise.all(waits);
       hits += creativeIds.length - (todo?.length ?? 0);
-      return creativeIds.map((id) => b.scores.get(id)!);
+      if (unknown) for (let i = 0; i < creativeIds.length; i++) if (out[i] === undefined) out[i] = b.scores.get(creativeIds[i]!) ?? NaN;
+      return out;
     },
 
     /** Creatives served from the cache and scored, since the start (for benches and metrics). */

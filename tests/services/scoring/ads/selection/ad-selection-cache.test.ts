@@ -146,6 +146,57 @@ describe.each(DIALECTS)('ad selection caches (%s)', (dialect) => {
     }
   });
 
+  it('shares pCTRs between visitors with an affinity: one entry per creative and affinity value, each equal to fresh scoring', async () => {
+    const held = model;
+    model = ctrModel(`cache-${dialect}`, 4, 2); // reads the user only through ad_request__user_category_affinity
+    const profile = (id: string, categories: string[]) => ({ featureSet: 'campaign_profile', version: 1, entityKey: id, eventAt: T0, values: { targeted_categories: categories, bid_minor: 50 } });
+    const affinity = (user: string, categories: string[], shares: number[]) => ({ featureSet: 'user_affinity', version: 1, entityKey: user, eventAt: T0, values: { clicks_7d: 4, top_categories: categories, top_category_shares: shares } });
+    const top = CAMPAIGNS.at(-1)!; // the highest bid, cat_z: always among the ten shown
+    await online.write(CAMPAIGNS.map((c) => profile(c.id, [c.category])), T0);
+    await online.write([
+      affinity('u_x1', ['cat_x'], [1]), affinity('u_x2', ['cat_x', 'cat_w'], [1, 0.5]), affinity('u_y', ['cat_y'], [0.5]),
+      affinity('u_z', ['cat_z'], [0.3]), affinity('u_zy', ['cat_z', 'cat_y'], [0.3, 0.3]),
+    ], T0);
+    const all = CAMPAIGNS.reduce((n, c) => n + c.creatives, 0);
+    const creativesOf = (cat: string) => CAMPAIGNS.filter((c) => c.category === cat).reduce((n, c) => n + c.creatives, 0);
+    try {
+      const s = createAdSelector({ ...deps, online, pctrCacheMs: 60_000 });
+      await s.rules.upsert(PLACEMENT, { maxAds: 10, onePerAdvertiser: false });
+      const served = async (userId: string | null) => {
+        const r = await s.select(req({ userId }));
+        expect(ids(r)).toContain(top.id);
+        expect(r.results.map((x) => x.pctr)).toEqual(await exact(model, r.results.map((x) => x.creativeId), userId));
+        return r;
+      };
+      const anonymous = await served(null);
+      expect(s.pctrCacheStats().misses).toBe(all);
+      // u_x1: 1 on cat_x campaigns, 0 on the rest: every creative gets an entry of its value.
+      const x1 = await served('u_x1');
+      expect(s.pctrCacheStats().misses).toBe(2 * all);
+      expect(x1.results.map((x) => x.pctr)).not.toEqual(anonymous.results.map((x) => x.pctr));
+      // u_x2 has other features but the same value on every campaign: nothing is scored.
+      await served('u_x2');
+      expect(s.pctrCacheStats().misses).toBe(2 * all);
+      // u_y: 0.5 on cat_y campaigns and 0 on cat_x ones (new entries), 0 on cat_z ones (already there).
+      await served('u_y');
+      expect(s.pctrCacheStats().misses).toBe(2 * all + creativesOf('cat_y') + creativesOf('cat_x'));
+
+      // The stored categories change within the TTL (the selector still holds the old ones): the top
+      // campaign moves from cat_z to cat_y. u_z's entry for it names 0.3 but its row now reads 0: not
+      // kept, and u_z is served the fresh pCTR. u_zy's row reads 0.3 (through cat_y), as its key names.
+      await online.write([profile(top.id, ['cat_y'])], T0);
+      await served('u_z');
+      await served('u_zy');
+      clock += 60_000; // the categories are read again with the pCTRs
+      await served('u_z');
+      await served('u_zy');
+    } finally {
+      model = held;
+      clock = T0;
+      await online.write([profile(top.id, [top.category])], T0);
+    }
+  });
+
   it('stops a campaign at the very next request once its budget is exhausted, without reading every budget again', async () => {
     const remaining = new Map(CAMPAIGNS.map((c) => [c.id, 5_000 as number]));
     const calls: number[] = [];

@@ -276,6 +276,10 @@ describe.each(['sqlite', 'mysql'] as const)('ad selection (%s)', (dialect) => {
     // Concurrent impressions are all counted.
     await Promise.all(Array.from({ length: 10 }, () => caps.recordImpression('u_burst', 'tc_a1', T0)));
     expect((await caps.allowed('u_burst', ['tc_a1'], T0)).get('tc_a1')!.count).toBe(10);
+    // Reads in flight together (one pipeline in Redis) each get their own subject's counts.
+    await caps.recordImpression('u_other', 'tc_h1', T0);
+    const together = await Promise.all(['u_direct', 'u_burst', 'u_other', 'u_nobody'].map((u) => caps.seen(u, ids3, T0 + 10)));
+    expect(together.map((m) => Object.fromEntries(m))).toEqual([{ tc_a1: 3 }, { tc_a1: 10 }, { tc_h1: 1 }, {}]);
   });
 
   it('leaves out campaigns out of budget or throttled by pacing, and cuts the scored candidates', async () => {
@@ -319,13 +323,19 @@ describe.each(['sqlite', 'mysql'] as const)('ad selection (%s)', (dialect) => {
     const s = selector();
     await s.rules.upsert(P(11), { maxAds: 10, onePerAdvertiser: false });
     await s.refresh();
-    const contexts: Partial<SelectRequest>[] = [{}, { device: 'desktop' }, { country: 'DE' }, { category: 'cat_x' }, { category: 'cat_y', device: null }];
+    // Browsed categories walk a list per category (kept per catalog): a targeted one, one only a
+    // capped campaign targets, and one nobody targets (only the untargeted tc_h1 may serve).
+    const contexts: Partial<SelectRequest>[] = [
+      {}, { device: 'desktop' }, { country: 'DE' }, { category: 'cat_x' }, { category: 'cat_y', device: null },
+      { category: 'cat_w' }, { category: 'cat_nobody_targets' }, { category: 'cat_z', country: 'DE' },
+    ];
     for (const ctx of contexts) {
       for (let round = 0; round < 2; round++) { // the second round reads the memoised list
         const plain = await s.select({ ...base(P(11), ctx), debug: false });
         expect(ids(plain)).toEqual(ids(await s.select(base(P(11), ctx))));
       }
     }
+    expect(ids(await s.select({ ...base(P(11), { category: 'cat_nobody_targets' }), debug: false }))).toEqual(['tc_h1']);
     expect(ids(await s.select({ ...base(P(11)), debug: false }))).not.toContain('tc_f1');
     const start = clock;
     try {

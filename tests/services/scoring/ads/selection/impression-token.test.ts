@@ -3,7 +3,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ImpressionToken } from '../../../../../services/scoring/ads/ad-types.js';
-import { signToken, verifyToken } from '../../../../../services/scoring/ads/impression-token.js';
+import { signToken, verifyToken, WIRE } from '../../../../../services/scoring/ads/impression-token.js';
 
 const SECRET = 'test-secret-0123456789';
 const payload: ImpressionToken = {
@@ -36,6 +36,21 @@ describe('impression tokens', () => {
     // Correctly signed but not a token's shape.
     const odd = Buffer.from(JSON.stringify({ i: 'x' })).toString('base64url');
     expect(verifyToken(`${odd}.${createHmac('sha256', SECRET).update(odd).digest('base64url')}`, SECRET, 0)).toEqual({ valid: false, reason: 'invalid_token' });
+  });
+
+  it('writes the WIRE keys in their order and signs with HMAC-SHA256 of whichever secret is given', () => {
+    // The token as built field by field from WIRE: the payload's JSON must stay byte for byte the same.
+    const reference = (p: ImpressionToken, secret: string) => {
+      const wire: Record<string, unknown> = {};
+      for (const [field, short] of Object.entries(WIRE)) wire[short] = p[field as keyof ImpressionToken];
+      const body = Buffer.from(JSON.stringify(wire)).toString('base64url');
+      return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+    };
+    const other = { ...payload, userId: null, bidType: 'cpm' as const, currency: 'EUR', placementId: 'pl_"quoted"é' };
+    for (const secret of [SECRET, 'another-secret', SECRET]) { // the key held for one secret is not used for another
+      expect(signToken(payload, secret)).toBe(reference(payload, secret));
+      expect(signToken(other, secret)).toBe(reference(other, secret));
+    }
   });
 
   it('expires at expiresAt exactly', () => {
