@@ -59,7 +59,7 @@ export function compileCsvRow(columns: readonly ReportColumn[]): (row: Row) => s
   });
   src.push(`return ${cells.length ? cells.join(' + "," + ') + ' + ' : ''}"\\r\\n";`, '};');
   const make = new Function('W', 'q', 'f', 'num', 'day', 'time', 'dec', 'exp', src.join('\n')) as (...deps: unknown[]) => (row: Row) => string;
-  return make(NEEDS_WORK, (t: string) => csvField(t), formats, plainNumber, isoDate, isoDateTime, minorToDecimal, knownCurrencyExponent);
+  return make(NEEDS_WORK, csvField, formats, plainNumber, isoDate, isoDateTime, minorToDecimal, knownCurrencyExponent);
 }
 
 /**

@@ -2,7 +2,7 @@
 // succeeded transactions of the ledger. Amounts are never added across currencies.
 import type { ReportColumn, ReportDefinition } from '../report.types.js';
 import { financeSummary, NO_CATEGORY, type Grain } from './finance.repository.js';
-import { enumParam, RANGE_PARAMS, rangeOf, ratio, rowsOf, stringParam } from './report-range.js';
+import { CURRENCY_PARAM, currencyParam, enumParam, RANGE_PARAMS, rangeOf, ratio, rowsOf, stringParam } from './report-range.js';
 
 const GRAINS: readonly Grain[] = ['day', 'week', 'month'];
 
@@ -34,13 +34,13 @@ export const financeSummaryReport: ReportDefinition = {
   params: [
     ...RANGE_PARAMS,
     { name: 'grain', type: 'enum', values: GRAINS, default: 'day', description: 'Period length: day, week (ISO, from Monday) or month (UTC)' },
-    { name: 'currency', type: 'string', description: 'Only this ISO 4217 currency' },
+    CURRENCY_PARAM,
     { name: 'category', type: 'string', description: `Only this job category (slug or id; ${NO_CATEGORY} for transactions without one)` },
   ],
   async run(ctx, params) {
     const range = rangeOf(params, ctx.now);
     const grain = enumParam(params, 'grain', GRAINS, 'day');
-    const currency = stringParam(params, 'currency')?.toUpperCase();
+    const currency = currencyParam(params);
     const category = stringParam(params, 'category');
     const rows = await financeSummary(ctx.db, ctx.dialect, grain, { ...range, ...(currency ? { currency } : {}), ...(category ? { category } : {}) });
     return {

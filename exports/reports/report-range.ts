@@ -22,6 +22,12 @@ export function rangeOf(params: ReportParams, now: number): Range {
   return { from, to };
 }
 
+/** The currency filter of ledger reports, and its read (codes compared upper-case). */
+export const CURRENCY_PARAM: ReportParam = { name: 'currency', type: 'string', description: 'Only this ISO 4217 currency' };
+export function currencyParam(params: ReportParams): string | undefined {
+  return stringParam(params, CURRENCY_PARAM.name)?.toUpperCase();
+}
+
 /** An optional string parameter (absent or empty → undefined). */
 export function stringParam(params: ReportParams, name: string): string | undefined {
   const v = params[name];

@@ -4,7 +4,7 @@ import { TRANSACTION_KINDS } from '../../pipelines/contract/table-specs.js';
 import type { ReportColumn, ReportDefinition, ReportRow } from '../report.types.js';
 import { batchedRows } from '../row-batches.js';
 import { streamLedgerPages, type LedgerFilter, type LedgerRow } from './finance.repository.js';
-import { RANGE_PARAMS, rangeOf, stringParam } from './report-range.js';
+import { CURRENCY_PARAM, currencyParam, RANGE_PARAMS, rangeOf, stringParam } from './report-range.js';
 
 const STATUSES = ['pending', 'succeeded', 'failed'] as const;
 
@@ -28,12 +28,12 @@ export const transactionsReport: ReportDefinition = {
   description: 'Every ledger transaction in the range, oldest first: kind, status, amount, user (pseudonymised), job, hire, campaign and category.',
   params: [
     ...RANGE_PARAMS,
-    { name: 'currency', type: 'string', description: 'Only this ISO 4217 currency' },
+    CURRENCY_PARAM,
     { name: 'kind', type: 'enum', values: TRANSACTION_KINDS, description: 'Only this kind of transaction' },
     { name: 'status', type: 'enum', values: STATUSES, description: 'Only this status (default: all)' },
   ],
   async run(ctx, params) {
-    const currency = stringParam(params, 'currency')?.toUpperCase();
+    const currency = currencyParam(params);
     const kind = stringParam(params, 'kind');
     const status = stringParam(params, 'status');
     const filter: LedgerFilter = { ...rangeOf(params, ctx.now), ...(currency ? { currency } : {}), ...(kind ? { kind } : {}), ...(status ? { status } : {}) };

@@ -272,7 +272,8 @@ export interface AdRequest {
 }
 
 /** Share of the user's clicks on the campaign's best-matching targeted category; null for an unknown user. */
-function categoryAffinity(r: AdRequest): number | null {
+/** ad_request's user_category_affinity; the ad selector keys its pCTR cache by it without computing the other request features. */
+export function categoryAffinity(r: Pick<AdRequest, 'userAffinity' | 'campaignCategories'>): number | null {
   if (!r.userAffinity) return null;
   const cats = r.userAffinity.top_categories, shares = r.userAffinity.top_category_shares;
   if (!Array.isArray(cats) || !Array.isArray(shares)) return null;

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../../../platform/db/database.js';
 import { NotFoundError, ValidationError } from '../../../../platform/errors/app-error.js';
-import { computeAdRequestFeatures, CTR_PRIOR, targetedCategories } from '../../../../pipelines/features/definitions/ads-features.js';
+import { categoryAffinity, CTR_PRIOR, targetedCategories } from '../../../../pipelines/features/definitions/ads-features.js';
 import { featureSet } from '../../../../pipelines/features/definitions/catalog.js';
 import type { FeatureValues } from '../../../../pipelines/features/feature-set.js';
 import type { OnlineStore } from '../../../../pipelines/features/store/feature-store.types.js';
@@ -396,10 +396,7 @@ export function createAdSelector(deps: AdSelectorDeps) {
     const categories = (await storedCategories!.get(allIds(cat), at)).values;
     const entries: string[] = [];
     for (const c of candidates) {
-      const a = computeAdRequestFeatures({
-        at, device: req.device ?? null, advertiserId: c.advertiserId, placementId: req.placementId,
-        campaignCategories: categories.get(c.id) ?? NO_CATEGORIES, userAffinity: bucket.user,
-      })[AFFINITY] ?? null;
+      const a = categoryAffinity({ campaignCategories: categories.get(c.id) ?? NO_CATEGORIES, userAffinity: bucket.user });
       for (const id of c.creatives) entries.push(a === null ? id : `${id}\u0000${a}`);
     }
     const scores = await pctrs.get(m, bucket.key, entries, async (keys) => {
