@@ -104,10 +104,13 @@ export const experimentRoutes: FastifyPluginAsyncTypebox<{ experiments: Experime
       querystring: Type.Object({
         to: Type.Optional(Type.Integer({ minimum: 0, description: 'facts before this time (ms) count; default now' })),
         act: Type.Optional(Type.Boolean({ description: 'roll back on a breach (default true)' })),
+        rebuild: Type.Optional(Type.Boolean({ description: 'MySQL: compute the kept per-unit values of events.* metrics again from all facts (default false: only the units that changed)' })),
       }, { additionalProperties: false }),
       response: withErrors({ 200: Report, 409: ref }) },
     preHandler: write,
-  }, async (req) => x.analyze(req.params.key, { trigger: 'manual', ...(req.query.to !== undefined ? { to: req.query.to } : {}), act: req.query.act ?? true, actor: actorOf(req.principal) }) as unknown as Record<string, unknown>);
+  }, async (req) => x.analyze(req.params.key, {
+    trigger: 'manual', ...(req.query.to !== undefined ? { to: req.query.to } : {}), act: req.query.act ?? true, rebuild: req.query.rebuild ?? false, actor: actorOf(req.principal),
+  }) as unknown as Record<string, unknown>);
 
   app.get('/v1/experiments/:key/analyses', {
     schema: { tags, security, summary: 'The primary metric over the stored analyses, oldest first: sequential and fixed p-values and the relative lift per variant', params: Params,

@@ -15,6 +15,7 @@ import type { Webhooks } from '../model-registry/webhooks/webhook-delivery.job.j
 import { assign, assignmentProblems, compileExperiment, type Assignment, type CompiledExperiment } from './assignment/assign.js';
 import { evalConditions, conditionProblems } from './conditions.js';
 import * as repo from './experiment.repository.js';
+import { metricStats } from './metric-stats.repository.js';
 import type { ExperimentInput } from './experiment.schemas.js';
 import { checkMetrics, metricDefinition, type MetricDefinition, type UnitType } from './metrics/metric-catalog.js';
 import { analyzeExperiment, type ExperimentAnalysis } from './stats/analyze-experiment.js';
@@ -92,6 +93,11 @@ export interface ExperimentDeps {
   currency?: string;
   /** CUPED covariate window before each exposure (default 14 days; 0 turns CUPED off). */
   covariateWindowMs?: number;
+  /**
+   * MySQL, metrics over imported events: keep each metric's per-unit values between analyses and
+   * compute again only the units that changed (default true); false joins all facts every time.
+   */
+  incrementalAnalysis?: boolean;
   now?: () => number;
 }
 
@@ -361,11 +367,15 @@ export function createExperimentService(deps: ExperimentDeps) {
       return null;
     },
 
-    /** Analyses every metric of the experiment's current phase; a breached guardrail or SRM rolls it back (when `act`). */
-    async analyze(key: string, opts: { trigger: 'manual' | 'schedule'; to?: number; act?: boolean; actor?: Actor } = { trigger: 'manual' }): Promise<ExperimentReport> {
+    /**
+     * Analyses every metric of the experiment's current phase; a breached guardrail or SRM rolls it back (when `act`).
+     * `rebuild`: compute the kept per-unit values again from all facts (incremental analysis, MySQL).
+     */
+    async analyze(key: string, opts: { trigger: 'manual' | 'schedule'; to?: number; act?: boolean; actor?: Actor; rebuild?: boolean } = { trigger: 'manual' }): Promise<ExperimentReport> {
       const e = await require(key);
       if (e.phase === 0) throw new ConflictError(`experiment ${key} has not started`, { experiment: key, status: e.status });
       const to = Math.min(opts.to ?? now(), e.stoppedAt ?? Infinity);
+      const openEnded = opts.to === undefined && e.stoppedAt === null;
       const counts = await repo.exposureCounts(deps.db, key, e.phase);
       const exposures = Object.fromEntries(e.variants.map((v, i) => [v.key, counts.get(i) ?? 0]));
       const weights = Object.fromEntries(e.variants.map((v) => [v.key, v.weight]));
@@ -378,9 +388,11 @@ export function createExperimentService(deps: ExperimentDeps) {
       const metrics: MetricResult[] = [];
       for (const { metric, role } of roles) {
         const def = metricDefinition(metric);
-        const base = { experiment: key, phase: e.phase, metric: def, to, currency };
+        const base = { experiment: key, phase: e.phase, metric: def, to, openEnded, currency };
         const cupedOn = covariateWindowMs > 0 && def.kind !== 'ratio';
-        const { cap, sums } = await repo.metricStats(deps.db, { ...base, capPercentile: def.kind === 'mean' ? def.defaultCap : null, covariateWindowMs: cupedOn ? covariateWindowMs : null }, counts);
+        const { cap, sums, source } = await metricStats(deps.db, { ...base, capPercentile: def.kind === 'mean' ? def.defaultCap : null, covariateWindowMs: cupedOn ? covariateWindowMs : null }, counts,
+          { incremental: deps.incrementalAnalysis ?? true, rebuild: opts.rebuild === true });
+        deps.log?.debug({ experiment: key, metric, ...source }, 'metric values');
         const stats: Record<string, VariantStats> = {};
         for (const s of sums) {
           const v = e.variants[s.variant];

@@ -123,10 +123,11 @@ export function experimentsCommand(): Command {
       });
     });
 
-  x.command('analyze').description('analyse now: every metric, SRM, guardrails (a breach rolls a running experiment back unless --no-act)').argument('<key>').option('--no-act', 'report only, never roll back').option('--json', 'the report as JSON')
-    .action(async function (this: Command, key: string, o: { act: boolean; json?: boolean }) {
+  x.command('analyze').description('analyse now: every metric, SRM, guardrails (a breach rolls a running experiment back unless --no-act)').argument('<key>').option('--no-act', 'report only, never roll back')
+    .option('--rebuild', 'MySQL: compute the kept per-unit values of events.* metrics again from all facts, not only the units that changed').option('--json', 'the report as JSON')
+    .action(async function (this: Command, key: string, o: { act: boolean; rebuild?: boolean; json?: boolean }) {
       await withExperiments(this, async (svc) => {
-        const r = await svc.analyze(key, { trigger: 'manual', act: o.act, actor: cliActor() });
+        const r = await svc.analyze(key, { trigger: 'manual', act: o.act, rebuild: o.rebuild === true, actor: cliActor() });
         if (o.json) out(JSON.stringify(r)); else printReport(r);
       });
     });

@@ -109,6 +109,7 @@ export function createAppServices(config: Readonly<Config>, deps: AppServiceDeps
     db: deps.db.db, audit, queue: deps.queue, log: deps.log, metrics: deps.metrics?.registry ?? null,
     webhooks: createWebhooks({ queue: deps.queue, settings: registrySettings.webhooks }),
     modelExists: (name) => registry.getModel(name).then(() => true, () => false),
+    incrementalAnalysis: config.experiments.incrementalAnalysis,
   });
   jobs.push(...experiments.jobs());
   jobs.push(scoringAuditJob(audits));
