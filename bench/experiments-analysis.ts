@@ -194,7 +194,7 @@ function serverCpuSeconds(): number | null {
   return null;
 }
 
-interface Statement { label: string; sql: string; parameters: readonly unknown[]; ms: number; rows: readonly UnknownRow[] }
+interface Statement { label: string; sql: string; parameters: readonly unknown[]; ms: number }
 
 /** Times every statement the service runs (transformQuery starts the clock, transformResult stops it). */
 function statementTimer(db: Db): { plugin: KyselyPlugin; take(): Statement[] } {
@@ -228,7 +228,7 @@ function statementTimer(db: Db): { plugin: KyselyPlugin; take(): Statement[] } {
       const o = open.get(a.queryId);
       if (o) {
         const c = db.getExecutor().compileQuery(o.node, a.queryId);
-        done.push({ label: label(c.sql, c.parameters), sql: c.sql, parameters: c.parameters, ms: performance.now() - o.started, rows: a.result.rows });
+        done.push({ label: label(c.sql, c.parameters), sql: c.sql, parameters: c.parameters, ms: performance.now() - o.started });
       }
       return a.result;
     },
@@ -274,7 +274,7 @@ async function explain(conn: Connection, statements: Statement[]): Promise<void>
   for (const st of statements) {
     // The SELECTs, and the SELECT of each per-unit INSERT (its temporary table is gone by now).
     const select = st.sql.replace(/^INSERT INTO \w+ \([^)]*\)\s*/, '');
-    if (seen.has(st.label) || !/^\s*select/i.test(select) || select.includes('gi_metric_units')) continue;
+    if (seen.has(st.label) || !/^\s*select/i.test(select) || select.includes('gi_metric_units') || select.includes('gi_touched')) continue;
     seen.add(st.label);
     const [rows] = await conn.query(`EXPLAIN ${select}`, st.parameters as unknown[]);
     console.log(`EXPLAIN ${st.label}`);

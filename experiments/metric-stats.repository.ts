@@ -78,11 +78,13 @@ export async function metricStats(
   const units = [...exposures.values()].reduce((a, b) => a + b, 0);
   const capped = q.capPercentile !== null && q.metric.kind === 'mean';
   const event = mysql ? q.metric.event : undefined;
-  // Keyed joins of a large experiment split the key range over two connections (two cores), when
-  // the values above the cap, which the parts send here to be merged, stay few.
-  const parts = !event ? 1 : opts.parts ?? (units >= SPLIT_MIN_UNITS && (!capped || (1 - q.capPercentile!) * units <= SPLIT_MAX_TOP) ? 2 : 1);
   const capOf = capped ? q.capPercentile : null;
-  if (event && opts.incremental !== false) return keptStats(db, q, event, exposures, parts, capOf, { rebuild: opts.rebuild === true, marginMs: opts.watermarkMarginMs ?? TRX_MARGIN_MS });
+  const kept = event !== undefined && opts.incremental !== false;
+  // Keyed joins of a large experiment split the key range over two connections (two cores). The
+  // full join's parts send their values above the cap here to be merged, so it splits only while
+  // those stay few; a kept table's cap is read down its index on one connection.
+  const parts = !event ? 1 : opts.parts ?? (units >= SPLIT_MIN_UNITS && (kept || !capped || (1 - q.capPercentile!) * units <= SPLIT_MAX_TOP) ? 2 : 1);
+  if (kept) return keptStats(db, q, event, exposures, { units, parts, capPercentile: capOf, rebuild: opts.rebuild === true, marginMs: opts.watermarkMarginMs ?? TRX_MARGIN_MS });
 
   const names = Array.from({ length: parts }, () => `gi_metric_units_${process.pid}_${++tempSeq}`);
   return withConnections(db, parts, async (conns) => {
@@ -315,9 +317,10 @@ function lockName(experiment: string, metric: string): RawBuilder<unknown> {
 
 async function keptStats(
   db: Db, q: MetricQuery & { capPercentile: number | null }, event: { name: string; sum: boolean },
-  exposures: ReadonlyMap<number, number>, parts: number, capPercentile: number | null, o: { rebuild: boolean; marginMs: number },
+  exposures: ReadonlyMap<number, number>,
+  o: { units: number; parts: number; capPercentile: number | null; rebuild: boolean; marginMs: number },
 ): Promise<MetricStats> {
-  const units = [...exposures.values()].reduce((a, b) => a + b, 0);
+  const { units, parts, capPercentile } = o;
   const openEnded = q.openEnded ?? false;
   const params = `window=${q.covariateWindowMs ?? 'none'};to=${openEnded ? 'open' : q.to}`;
   return withConnections(db, parts, async (conns) => {
